@@ -1,0 +1,108 @@
+"""Authentication dependencies: resolve the caller once, then typed guards.
+
+Every route declares exactly one guard from here (or from ``authz.guards``); the route
+meta-test fails on a route without one.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+
+from zenpro.auth import service
+from zenpro.auth.principal import Kind, Principal
+from zenpro.errors import Forbidden, NotAuthenticated
+from zenpro.kit.deps import DB
+
+COOKIE_NAME = "zenpro_session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    description="A session token, API token, device token, `ZENPROKEY_` key or machine token.",
+)
+cookie_scheme = APIKeyCookie(
+    name=COOKIE_NAME, auto_error=False, description="The browser session cookie from /login."
+)
+
+
+def _same_origin(request: Request) -> bool:
+    """Cookie-authenticated writes must come from our own pages (CSRF defence)."""
+    site = request.headers.get("sec-fetch-site")
+    if site in ("same-origin", "none"):
+        return True
+    origin = request.headers.get("origin") or request.headers.get("referer")
+    if not origin:
+        return False
+    parts = urlsplit(origin)
+    allowed = {
+        urlsplit(request.app.state.settings.base_url).netloc,
+        request.headers.get("host", ""),
+    }
+    return parts.scheme in ("http", "https") and parts.netloc in allowed
+
+
+async def get_optional_principal(
+    request: Request,
+    db: DB,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    cookie: Annotated[str | None, Depends(cookie_scheme)],
+) -> Principal | None:
+    if bearer is not None:
+        principal = await service.resolve(db, bearer.credentials)
+    elif cookie:
+        principal = await service.resolve(db, cookie, via_cookie=True)
+        if request.method not in SAFE_METHODS and not _same_origin(request):
+            raise Forbidden(
+                "Cross-origin request with a session cookie refused: send the request from "
+                "this server's pages, or authenticate with a Bearer token"
+            )
+    else:
+        return None
+    request.state.principal = principal
+    return principal
+
+
+async def get_principal(
+    principal: Annotated[Principal | None, Depends(get_optional_principal)],
+) -> Principal:
+    if principal is None:
+        raise NotAuthenticated()
+    return principal
+
+
+async def get_user_principal(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    if not principal.is_user:
+        raise Forbidden("This endpoint is for users and service accounts, not workspaces")
+    return principal
+
+
+async def get_human(principal: Annotated[Principal, Depends(get_user_principal)]) -> Principal:
+    if principal.kind is not Kind.user:
+        raise Forbidden("Service accounts cannot do this")
+    return principal
+
+
+async def get_superuser(principal: Annotated[Principal, Depends(get_user_principal)]) -> Principal:
+    if not principal.is_superuser:
+        raise Forbidden("Only a superuser may do this")
+    return principal
+
+
+async def get_workspace_machine(
+    principal: Annotated[Principal, Depends(get_principal)],
+) -> Principal:
+    if principal.kind is not Kind.workspace:
+        raise Forbidden("Only a workspace server (machine token) may call this")
+    return principal
+
+
+OptionalPrincipal = Annotated[Principal | None, Depends(get_optional_principal)]
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+CurrentUser = Annotated[Principal, Depends(get_user_principal)]
+CurrentHuman = Annotated[Principal, Depends(get_human)]
+Superuser = Annotated[Principal, Depends(get_superuser)]
+WorkspaceMachine = Annotated[Principal, Depends(get_workspace_machine)]

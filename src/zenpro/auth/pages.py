@@ -1,0 +1,105 @@
+"""Server-rendered HTML pages (no scripts, no external assets)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from html import escape
+from importlib.resources import files
+from string import Template
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from zenpro.auth import service
+from zenpro.auth.endpoints import set_session_cookie
+from zenpro.errors import NotAuthenticated
+from zenpro.kit.deps import DB, AppSettings
+from zenpro.kit.net import client_ip
+
+router = APIRouter(tags=["pages"], include_in_schema=True)
+HTML_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+PAGE_HEADERS = {"Content-Security-Policy": HTML_CSP, "Cache-Control": "no-store"}
+
+
+@lru_cache
+def _template() -> Template:
+    return Template(files("zenpro").joinpath("templates/page.html").read_text("utf-8"))
+
+
+def render(title: str, body: str, status: int = 200) -> HTMLResponse:
+    html = _template().substitute(title=escape(title), body=body)
+    return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site relative paths: an open redirect would help phishing."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/docs"
+    return target
+
+
+def login_form(next_url: str, error: str | None = None, status: int = 200) -> HTMLResponse:
+    err = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
+    body = f"""
+<h1>Sign in to zenpro</h1>
+<p class="sub">ZenML Pro control plane</p>
+{err}
+<form method="post" action="/login">
+  <input type="hidden" name="next" value="{escape(next_url)}">
+  <label for="username">Username</label>
+  <input id="username" name="username" autocomplete="username" required autofocus>
+  <label for="password">Password</label>
+  <input id="password" name="password" type="password" autocomplete="current-password" required>
+  <button type="submit">Sign in</button>
+</form>"""
+    return render("Sign in", body, status)
+
+
+@router.get(
+    "/login",
+    response_class=HTMLResponse,
+    summary="Login page",
+    description="HTML sign-in form; after login the browser goes to `next` (default /docs).",
+    operation_id="login_page",
+)
+async def login_page(
+    next: Annotated[str | None, Query(max_length=2048, description="Where to go after.")] = None,
+) -> HTMLResponse:
+    return login_form(safe_next(next))
+
+
+@router.post(
+    "/login",
+    response_class=HTMLResponse,
+    summary="Submit the login page",
+    description="Form post from /login: sets the session cookie and redirects (303) to `next`.",
+    operation_id="login_page_submit",
+    responses={303: {"description": "Logged in; redirect to `next`."}},
+)
+async def login_submit(
+    request: Request,
+    db: DB,
+    settings: AppSettings,
+    username: Annotated[str, Form(max_length=255)],
+    password: Annotated[str, Form(max_length=1024)],
+    next: Annotated[str | None, Form(max_length=2048)] = None,
+) -> Response:
+    target = safe_next(next)
+    try:
+        issued, _ = await service.login_password(
+            db,
+            settings,
+            username,
+            password,
+            user_agent=request.headers.get("user-agent"),
+            ip=client_ip(request.scope, settings),
+        )
+    except NotAuthenticated as exc:
+        return login_form(target, exc.message, status=401)
+    response = RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
+    set_session_cookie(response, settings, issued)
+    return response

@@ -1,0 +1,38 @@
+"""Who is calling: one typed, frozen value resolved once per request."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    user = "user"
+    service_account = "service_account"
+    workspace = "workspace"
+
+
+class Credential(StrEnum):
+    session = "session"  # browser or password login
+    api = "api"  # /auth/api_token, API-key exchange
+    device = "device"  # device flow
+    machine = "machine"  # workspace client_credentials
+    api_key = "api_key"  # a raw ZENPROKEY_ key used as Bearer
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    kind: Kind
+    credential: Credential
+    user_id: uuid.UUID | None = None
+    workspace_id: uuid.UUID | None = None
+    organization_id: uuid.UUID | None = None  # service accounts and workspaces
+    is_superuser: bool = False
+    token_id: uuid.UUID | None = None
+    api_key_id: uuid.UUID | None = None
+    via_cookie: bool = False
+
+    @property
+    def is_user(self) -> bool:
+        return self.kind in (Kind.user, Kind.service_account)

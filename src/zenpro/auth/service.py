@@ -1,0 +1,185 @@
+"""Login rules and credential resolution.
+
+Every credential is an opaque random secret looked up by its hash (design.md): revoking
+one, or deactivating or deleting its user, takes effect on the next request everywhere.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zenpro.auth import repository as repo
+from zenpro.auth.passwords import verify_password
+from zenpro.auth.principal import Credential, Kind, Principal
+from zenpro.auth.secrets import (
+    API_KEY_PREFIX,
+    MACHINE_PREFIX,
+    SESSION_PREFIX,
+    hash_secret,
+    new_secret,
+)
+from zenpro.config import Settings
+from zenpro.errors import NotAuthenticated
+from zenpro.kit.db import utcnow
+from zenpro.models import APIKey, Token, User, Workspace
+
+# last_used is written at most this often per token: no DB write on every request.
+TOUCH_EVERY = timedelta(seconds=60)
+BAD_CREDENTIALS = "Invalid username or password"
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A freshly issued token: the raw secret (shown once) and its row."""
+
+    secret: str
+    token: Token
+
+    @property
+    def expires_in(self) -> int:
+        """Seconds the token is certain to stay valid: an idle session reports its idle
+        window, since a client must not count on more than that (the CLI trusts it)."""
+        remaining = int((self.token.expires - utcnow()).total_seconds())
+        if self.token.idle_minutes is not None:
+            remaining = min(remaining, self.token.idle_minutes * 60)
+        return max(1, remaining)
+
+
+async def issue_token(
+    db: AsyncSession,
+    kind: Credential,
+    lifetime: timedelta,
+    *,
+    user_id: uuid.UUID | None = None,
+    workspace_id: uuid.UUID | None = None,
+    device_id: uuid.UUID | None = None,
+    idle_minutes: int | None = None,
+    user_agent: str | None = None,
+    ip: str | None = None,
+) -> Issued:
+    secret = new_secret(MACHINE_PREFIX if kind is Credential.machine else SESSION_PREFIX)
+    now = utcnow()
+    token = Token(
+        kind=kind.value,
+        token_hash=hash_secret(secret),
+        user_id=user_id,
+        workspace_id=workspace_id,
+        device_id=device_id,
+        created=now,
+        last_used=now,
+        expires=now + lifetime,
+        idle_minutes=idle_minutes,
+        user_agent=(user_agent or "")[:512] or None,
+        ip=ip,
+    )
+    await repo.add_token(db, token)
+    return Issued(secret, token)
+
+
+async def login_password(
+    db: AsyncSession,
+    settings: Settings,
+    username: str,
+    password: str,
+    *,
+    user_agent: str | None,
+    ip: str | None,
+) -> tuple[Issued, User]:
+    """A local-account login: a new session (never reusing an old one, so a planted
+    session id cannot survive login). Unknown user and wrong password answer alike."""
+    user = await repo.user_by_username(db, username)
+    ok = await verify_password(password, user.password_hash if user else None)
+    if not ok or user is None or not user.is_active or user.is_service_account:
+        raise NotAuthenticated(BAD_CREDENTIALS)
+    issued = await issue_token(
+        db,
+        Credential.session,
+        timedelta(hours=settings.session_absolute_hours),
+        user_id=user.id,
+        idle_minutes=settings.session_idle_minutes,
+        user_agent=user_agent,
+        ip=ip,
+    )
+    return issued, user
+
+
+def _token_alive(token: Token, now: datetime) -> bool:
+    if token.expires <= now:
+        return False
+    if token.idle_minutes is not None:
+        return now - token.last_used < timedelta(minutes=token.idle_minutes)
+    return True
+
+
+def _user_principal(user: User, credential: Credential, **extra: object) -> Principal:
+    return Principal(
+        kind=Kind.service_account if user.is_service_account else Kind.user,
+        credential=credential,
+        user_id=user.id,
+        organization_id=user.organization_id,
+        is_superuser=user.is_superuser,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+async def resolve_api_key(db: AsyncSession, raw: str) -> tuple[APIKey, User]:
+    """A ``ZENPROKEY_`` key: active, unexpired, owner active; a rotated-out key only
+    within its retention period."""
+    found = await repo.api_key_with_owner(db, hash_secret(raw))
+    if found is None:
+        raise NotAuthenticated("Invalid API key")
+    key, user = found
+    now = utcnow()
+    if key.previous_key_hash == hash_secret(raw) and (
+        key.previous_expires is None or key.previous_expires <= now
+    ):
+        raise NotAuthenticated("This API key was rotated and its retention period is over")
+    if not key.active:
+        raise NotAuthenticated("This API key is deactivated")
+    if key.expires is not None and key.expires <= now:
+        raise NotAuthenticated("This API key has expired")
+    if not user.is_active:
+        raise NotAuthenticated("The account of this API key is deactivated")
+    return key, user
+
+
+async def resolve(db: AsyncSession, raw: str, *, via_cookie: bool = False) -> Principal:
+    """Turn a bearer secret or session cookie into a Principal, or raise 401."""
+    if raw.startswith(API_KEY_PREFIX) and not via_cookie:
+        key, user = await resolve_api_key(db, raw)
+        return _user_principal(user, Credential.api_key, api_key_id=key.id)
+    found = await repo.token_with_owner(db, hash_secret(raw))
+    now = utcnow()
+    if found is None or not _token_alive(found[0], now):
+        raise NotAuthenticated("Invalid or expired token")
+    token, user, workspace = found
+    if now - token.last_used > TOUCH_EVERY:
+        await repo.touch_token(db, token.id, now)
+    if workspace is not None:
+        return _workspace_principal(token, workspace)
+    if user is None or not user.is_active:
+        raise NotAuthenticated("Invalid or expired token")
+    return _user_principal(
+        user, Credential(token.kind), token_id=token.id, via_cookie=via_cookie
+    )
+
+
+def _workspace_principal(token: Token, workspace: Workspace) -> Principal:
+    if workspace.status in ("deleted", "deactivated"):
+        raise NotAuthenticated(f"Workspace {workspace.name} is {workspace.status}")
+    return Principal(
+        kind=Kind.workspace,
+        credential=Credential.machine,
+        workspace_id=workspace.id,
+        organization_id=workspace.organization_id,
+        token_id=token.id,
+    )
+
+
+async def logout(db: AsyncSession, principal: Principal) -> None:
+    if principal.token_id is not None:
+        await repo.delete_token(db, principal.token_id)

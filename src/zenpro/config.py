@@ -1,0 +1,137 @@
+"""One Settings object, read from the environment (prefix ``ZENPRO_``) and ``.env``.
+
+Validated at start: a bad value stops the process with a message that names the variable.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SQLITE_PATH = Path("data") / "zenpro.db"
+
+
+class Settings(BaseSettings):
+    """All configuration of a zenpro process. See the README for each variable."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ZENPRO_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    env: Literal["development", "production", "test"] = Field(
+        "development", description="`production` refuses insecure settings."
+    )
+    database_url: str = Field(
+        f"sqlite+aiosqlite:///{DEFAULT_SQLITE_PATH}",
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///… or postgresql+asyncpg://…",
+    )
+    redis_url: str | None = Field(None, description="redis://host:port/db; optional")
+    base_url: str = Field(
+        "http://127.0.0.1:8080", description="Public URL of this server, used in links."
+    )
+    cookie_secure: bool | None = Field(
+        None, description="Secure flag on cookies; default: true when base_url is https."
+    )
+    session_idle_minutes: int = Field(60, ge=1, description="Idle expiry of browser sessions.")
+    session_absolute_hours: int = Field(12, ge=1, description="Absolute browser session expiry.")
+    token_lifetime_minutes: int = Field(
+        60, ge=6, description="Lifetime of API/device access tokens (expires_in)."
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Peers (IPs or CIDRs) whose X-Forwarded-For is believed.",
+    )
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="Request body size cap.")
+    log_format: Literal["text", "json"] = "text"
+    log_level: str = "INFO"
+    admin_password: SecretStr | None = Field(
+        None, description="Password of the `admin` user created on first start."
+    )
+    db_pool_size: int = Field(10, ge=1)
+    db_pool_timeout: float = Field(5.0, gt=0)
+    password_hash_concurrency: int = Field(
+        2, ge=1, description="How many password hashes may run at once (threads)."
+    )
+    # Organizations / workspaces
+    max_owned_organizations: int | None = Field(
+        None, ge=0, description="How many organizations one user may own; unset = no limit."
+    )
+    invitation_days: int = Field(7, ge=1, description="Invitation lifetime in days.")
+    workspace_url_template: str = Field(
+        "http://{name}.workspaces.localhost",
+        description="URL of simulated (managed) workspaces; {name} and {id} are filled in.",
+    )
+    zenml_version: str = Field("0.98.0", description="ZenML version reported for workspaces.")
+    reconcile_interval_seconds: float = Field(2.0, gt=0)
+    reconciler_enabled: bool = True
+    cors_origins: list[str] = Field(default_factory=list)
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, v: str) -> str:
+        if v.startswith("postgresql://") or v.startswith("postgres://"):
+            return "postgresql+asyncpg://" + v.split("://", 1)[1]
+        if v.startswith("sqlite:///"):
+            return "sqlite+aiosqlite:///" + v.split(":///", 1)[1]
+        if not (v.startswith("postgresql+asyncpg://") or v.startswith("sqlite+aiosqlite://")):
+            raise ValueError(
+                "ZENPRO_DATABASE_URL must start with postgresql+asyncpg:// or sqlite+aiosqlite://"
+            )
+        return v
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_slash(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("ZENPRO_BASE_URL must start with http:// or https://")
+        return v.rstrip("/")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, v: list[str]) -> list[str]:
+        for item in v:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"ZENPRO_TRUSTED_PROXIES: {item!r} is not an IP or CIDR") from exc
+        return v
+
+    @model_validator(mode="after")
+    def _production_is_safe(self) -> Settings:
+        if self.env != "production":
+            return self
+        problems = []
+        if not self.base_url.startswith("https://"):
+            problems.append("ZENPRO_BASE_URL must be https")
+        if self.cookie_secure is False:
+            problems.append("ZENPRO_COOKIE_SECURE must not be false")
+        if self.is_sqlite:
+            problems.append("ZENPRO_DATABASE_URL must be PostgreSQL")
+        if problems:
+            raise ValueError("insecure settings for ZENPRO_ENV=production: " + "; ".join(problems))
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.base_url.startswith("https://")
+
+    @property
+    def trusted_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(p, strict=False) for p in self.trusted_proxies]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings; tests clear the cache to change them."""
+    return Settings()

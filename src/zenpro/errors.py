@@ -1,0 +1,102 @@
+"""One error hierarchy, rendered in one place (spec §2).
+
+Services raise these; they never raise ``HTTPException``. The ZenML client decodes
+``{"detail": [ExceptionClassName, message]}``, so each class carries its wire name.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class ZenproError(Exception):
+    """Base of every error a client can cause."""
+
+    status_code: ClassVar[int] = 400
+    wire_name: ClassVar[str] = "ValueError"
+    code: ClassVar[str] = "bad_request"
+
+    def __init__(self, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        return {"detail": [self.wire_name, self.message], "code": self.code}
+
+
+class BadRequest(ZenproError):
+    pass
+
+
+class NotAuthenticated(ZenproError):
+    status_code = 401
+    wire_name = "CredentialsNotValid"
+    code = "not_authenticated"
+
+    def __init__(self, message: str = "Not authenticated: log in or send a valid Bearer token"):
+        super().__init__(message, {"WWW-Authenticate": "Bearer"})
+
+
+class SubscriptionLimit(ZenproError):
+    status_code = 402
+    wire_name = "SubscriptionUpgradeRequiredError"
+    code = "limit_reached"
+
+
+class Forbidden(ZenproError):
+    status_code = 403
+    wire_name = "IllegalOperationError"
+    code = "forbidden"
+
+
+class NotFound(ZenproError):
+    status_code = 404
+    wire_name = "KeyError"
+    code = "not_found"
+
+
+class Conflict(ZenproError):
+    status_code = 409
+    wire_name = "EntityExistsError"
+    code = "conflict"
+
+
+class Gone(ZenproError):
+    status_code = 410
+    wire_name = "KeyError"
+    code = "gone"
+
+
+class PayloadTooLarge(ZenproError):
+    status_code = 413
+    code = "payload_too_large"
+
+    def body(self) -> dict[str, Any]:
+        return {"detail": self.message, "code": self.code}
+
+
+class Unavailable(ZenproError):
+    status_code = 503
+    code = "unavailable"
+
+    def __init__(self, message: str, retry_after: int = 2) -> None:
+        super().__init__(message, {"Retry-After": str(retry_after)})
+
+    def body(self) -> dict[str, Any]:
+        return {"detail": self.message, "code": self.code}
+
+
+def error_responses(*errors: type[ZenproError]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` for the errors a route can raise."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for err in errors:
+        out[err.status_code] = {
+            "description": f"{err.wire_name} ({err.code})",
+            "content": {
+                "application/json": {
+                    "example": {"detail": [err.wire_name, "explanation"], "code": err.code}
+                }
+            },
+        }
+    return out

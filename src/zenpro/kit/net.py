@@ -1,0 +1,49 @@
+"""Client address: the socket peer, or X-Forwarded-For only from a trusted proxy."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from starlette.types import Scope
+
+from zenpro.config import Settings
+
+
+def client_ip(scope: Scope, settings: Settings) -> str:
+    peer = scope.get("client")
+    ip = peer[0] if peer else "unknown"
+    networks = settings.trusted_networks
+    if not networks or not _in(ip, networks):
+        return ip
+    forwarded = _header(scope, b"x-forwarded-for")
+    if not forwarded:
+        return ip
+    # Walk from the right: the first hop that is not a trusted proxy is the client.
+    hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _in(hop, networks):
+            return hop if _valid(hop) else ip
+    return hops[0] if hops and _valid(hops[0]) else ip
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _valid(ip: str) -> bool:
+    try:
+        ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return True
+
+
+def _in(ip: str, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return any(addr in net for net in networks)

@@ -1,0 +1,41 @@
+"""Base Pydantic schemas: read models from ORM rows, strict input models."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+SLUG_RE = r"^[a-z0-9][a-z0-9\-_]*$"
+
+Slug = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=50, pattern=SLUG_RE),
+    Field(description="A slug: 1-50 chars of a-z, 0-9, '-' and '_', starting alphanumeric."),
+]
+DisplayName = Annotated[str, StringConstraints(max_length=50)]
+Description = Annotated[str, StringConstraints(max_length=256)]
+Url = Annotated[str, StringConstraints(max_length=1024, pattern=r"^https?://\S+$")]
+
+
+def is_slug(value: str) -> bool:
+    return len(value) <= 50 and re.fullmatch(SLUG_RE, value) is not None
+
+
+class ReadModel(BaseModel):
+    """A response model built from ORM attributes."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class InputModel(BaseModel):
+    """A request body: unknown fields are refused (a client cannot set what it may not)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class Empty(BaseModel):
+    """An empty JSON object (every 2xx has a JSON body: the ZenML client requires it)."""
+
+    model_config = ConfigDict(extra="forbid")

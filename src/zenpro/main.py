@@ -1,0 +1,126 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from zenpro import __version__
+from zenpro.auth import endpoints as auth_endpoints
+from zenpro.auth import pages as auth_pages
+from zenpro.auth.passwords import reset_limiter
+from zenpro.config import Settings, get_settings
+from zenpro.errors import BadRequest, Conflict, Unavailable, ZenproError
+from zenpro.kit import logging as zlogging
+from zenpro.kit.db import make_engine, make_sessionmaker
+from zenpro.kit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from zenpro.kit.migrate import head_revision
+from zenpro.ops import router as ops_router
+from zenpro.users import endpoints as user_endpoints
+
+log = logging.getLogger("zenpro")
+
+DESCRIPTION = """
+zenpro is an open, self-hosted server for the **ZenML Pro management API**: organizations,
+workspaces (formerly *tenants*), users, teams, invitations, roles and permission checks.
+
+**Authentication.** Every endpoint takes `Authorization: Bearer <token>` (a session token, an
+API token, a `ZENPROKEY_` key or a workspace machine token). In a browser, sign in at
+[/login](/login): the session cookie then authenticates "Try it out" on this page.
+
+**Errors** are JSON: `{"detail": [ExceptionName, message], "code": …}` (the shape the ZenML
+client decodes); 422 is FastAPI's validation list. Lists are bare JSON arrays paged with
+`offset`/`limit`, with `X-Total-Count` and `Link` headers.
+"""
+
+
+def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        reset_limiter()
+        engine = make_engine(settings.database_url, settings.db_pool_size, settings.db_pool_timeout)
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.expected_head = head_revision(settings.database_url)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    return lifespan
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", extra={"request_id": request.state.request_id})
+        return JSONResponse(
+            {"detail": "Internal server error", "request_id": request.state.request_id},
+            status_code=500,
+        )
+
+
+    @app.exception_handler(ZenproError)
+    async def domain_error(_: Request, exc: ZenproError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(_: Request, exc: IntegrityError) -> JSONResponse:
+        # Services turn known races into 409 themselves; this is the safety net.
+        err = Conflict("The request conflicts with existing data")
+        return JSONResponse(err.body(), status_code=409)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(PoolTimeout)
+    async def db_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable: %s", type(exc).__name__)
+        err = Unavailable("The database is unavailable; retry shortly", retry_after=2)
+        return JSONResponse(err.body(), status_code=503, headers=err.headers)
+
+    @app.exception_handler(DataError)
+    async def data_error(_: Request, exc: DataError) -> JSONResponse:
+        err = BadRequest("A value in the request cannot be stored (invalid characters or size)")
+        return JSONResponse(err.body(), status_code=400)
+
+    @app.exception_handler(DBAPIError)
+    async def dbapi_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        if exc.connection_invalidated:
+            return await db_unavailable(request, exc)
+        return await unexpected(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()
+        ]
+        return JSONResponse({"detail": errors}, status_code=422)
+
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    zlogging.configure(settings.log_format, settings.log_level)
+    app = FastAPI(
+        title="zenpro",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=_lifespan(settings),
+        swagger_ui_parameters={"withCredentials": True, "persistAuthorization": False},
+    )
+    app.state.settings = settings
+    _install_error_handlers(app)
+    app.include_router(ops_router)
+    app.include_router(auth_endpoints.router)
+    app.include_router(auth_pages.router)
+    app.include_router(user_endpoints.router)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    return app

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from zenpro.kit.db import Base, IdMixin, utcnow
+
+
+class Token(IdMixin, Base):
+    """A server-side bearer credential, looked up by the hash of its secret.
+
+    ``kind`` is ``session`` (browser/password login), ``api`` (``/auth/api_token`` and
+    API-key exchanges), ``device`` (device flow) or ``machine`` (a workspace server).
+    """
+
+    __tablename__ = "tokens"
+
+    kind: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE")
+    )
+    workspace_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE")
+    )
+    device_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("devices.id", ondelete="CASCADE")
+    )
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used: Mapped[datetime] = mapped_column(default=utcnow)
+    expires: Mapped[datetime]
+    idle_minutes: Mapped[int | None]
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    ip: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index("ix_tokens_user_id", "user_id"),
+        Index("ix_tokens_workspace_id", "workspace_id"),
+        Index("ix_tokens_device_id", "device_id"),
+    )

@@ -1,0 +1,150 @@
+"""/users: accounts, self-service and administration (spec §3, §5)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, Request, Response
+from pydantic import ValidationError
+
+from zenpro.auth.deps import CurrentUser, OptionalPrincipal, Superuser
+from zenpro.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotAuthenticated,
+    NotFound,
+    error_responses,
+)
+from zenpro.kit.deps import DB
+from zenpro.kit.pagination import Page, fetch_page, set_page_headers
+from zenpro.kit.schemas import Empty
+from zenpro.models import User
+from zenpro.users import service
+from zenpro.users.schemas import UserCreate, UserRead, UserUpdateAdmin, UserUpdateMe
+
+router = APIRouter(prefix="/users", tags=["users"])
+AUTH_ERRORS = (NotAuthenticated, Forbidden)
+
+
+@router.get(
+    "",
+    response_model=list[UserRead],
+    summary="List users",
+    description="Superusers see every user; others see the users who share an "
+    "organization with them. Bare JSON array; `X-Total-Count` and `Link` headers.",
+    operation_id="list_users",
+    responses=error_responses(*AUTH_ERRORS),
+)
+async def list_users(
+    request: Request,
+    response: Response,
+    db: DB,
+    actor: CurrentUser,
+    page: Page,
+    email: Annotated[str | None, Query(max_length=320, description="Exact email.")] = None,
+    username: Annotated[str | None, Query(max_length=255, description="Exact username.")] = None,
+    name: Annotated[str | None, Query(max_length=255, description="Name contains.")] = None,
+    is_service_account: Annotated[bool | None, Query(description="Only (non) SAs.")] = None,
+) -> list[User]:
+    stmt = service.list_users(
+        actor, email=email, username=username, name=name, is_service_account=is_service_account
+    )
+    items, total = await fetch_page(db, stmt, page, User.created, User.id)
+    set_page_headers(request, response, page, total)
+    return items
+
+
+@router.post(
+    "",
+    response_model=UserRead,
+    status_code=201,
+    summary="Create a user",
+    description="Superuser only, except the very first user ever, who becomes superuser. "
+    "Fields come as JSON or, for compatibility, as query parameters.",
+    operation_id="create_user",
+    responses=error_responses(*AUTH_ERRORS, Conflict),
+)
+async def create_user(
+    db: DB,
+    actor: OptionalPrincipal,
+    body: Annotated[UserCreate | None, Body()] = None,
+    username: Annotated[str | None, Query(max_length=255)] = None,
+    password: Annotated[str | None, Query(max_length=256)] = None,
+    email: Annotated[str | None, Query(max_length=320)] = None,
+    is_superuser: Annotated[bool | None, Query()] = None,
+) -> User:
+    if body is None:
+        params = {"username": username, "password": password, "email": email}
+        if is_superuser is not None:
+            params["is_superuser"] = is_superuser  # type: ignore[assignment]
+        try:
+            body = UserCreate.model_validate({k: v for k, v in params.items() if v is not None})
+        except ValidationError as exc:
+            raise BadRequest(
+                "Send the user as JSON, or username and password as query parameters: "
+                + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            ) from exc
+    return await service.create_user(db, body, actor)
+
+
+@router.get(
+    "/me",
+    response_model=UserRead,
+    summary="The current user",
+    operation_id="get_current_user",
+    responses=error_responses(*AUTH_ERRORS),
+)
+async def get_me(db: DB, actor: CurrentUser) -> User:
+    return await service.get_me(db, actor)
+
+
+@router.patch(
+    "/me",
+    response_model=UserRead,
+    summary="Update the current user",
+    description="Profile fields; a new `password` needs `old_password`.",
+    operation_id="update_current_user",
+    responses=error_responses(BadRequest, *AUTH_ERRORS, Conflict),
+)
+async def update_me(db: DB, actor: CurrentUser, body: UserUpdateMe) -> User:
+    return await service.update_me(db, actor, body)
+
+
+@router.get(
+    "/{user_id}",
+    response_model=UserRead,
+    summary="Get a user",
+    operation_id="get_user",
+    responses=error_responses(*AUTH_ERRORS, NotFound),
+)
+async def get_user(db: DB, actor: CurrentUser, user_id: uuid.UUID) -> User:
+    return await service.get_visible(db, actor, user_id)
+
+
+@router.patch(
+    "/{user_id}",
+    response_model=UserRead,
+    summary="Update a user (superuser)",
+    description="A password set here expires at once (`password_expired`); deactivating "
+    "a user ends all their sessions immediately.",
+    operation_id="update_user",
+    responses=error_responses(BadRequest, *AUTH_ERRORS, NotFound, Conflict),
+)
+async def update_user(
+    db: DB, actor: Superuser, user_id: uuid.UUID, body: UserUpdateAdmin
+) -> User:
+    return await service.update_user(db, actor, user_id, body)
+
+
+@router.delete(
+    "/{user_id}",
+    response_model=Empty,
+    summary="Delete a user (superuser)",
+    operation_id="delete_user",
+    responses=error_responses(*AUTH_ERRORS, NotFound, Conflict),
+)
+async def delete_user(db: DB, actor: Superuser, user_id: uuid.UUID) -> Empty:
+    await service.delete_user(db, actor, user_id)
+    return Empty()

@@ -1,0 +1,143 @@
+"""User rules: bootstrap, visibility, self-service and administration."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zenpro.auth import repository as auth_repo
+from zenpro.auth.passwords import hash_password, verify_password
+from zenpro.auth.principal import Principal
+from zenpro.errors import BadRequest, Conflict, Forbidden, NotAuthenticated, NotFound
+from zenpro.kit.repository import flush_or_conflict
+from zenpro.models import User
+from zenpro.users import repository as repo
+from zenpro.users.schemas import UserCreate, UserUpdateAdmin, UserUpdateMe
+
+
+async def create_user(db: AsyncSession, data: UserCreate, actor: Principal | None) -> User:
+    """Superusers create users; the very first user ever may be created by anyone
+    and becomes a superuser (bootstrap)."""
+    first = await repo.count_users(db) == 0
+    if not first and (actor is None or not actor.is_superuser):
+        if actor is None:
+            raise NotAuthenticated()
+        raise Forbidden("Only a superuser may create users")
+    await _ensure_unique(db, username=data.username, email=data.email)
+    user = User(
+        username=data.username,
+        email=data.email,
+        name=data.name,
+        password_hash=await hash_password(data.password),
+        is_superuser=data.is_superuser or first,
+        metadata_={},
+    )
+    db.add(user)
+    await flush_or_conflict(db, f"User {data.username!r} already exists")
+    return user
+
+
+async def _ensure_unique(
+    db: AsyncSession, *, username: str | None = None, email: str | None = None
+) -> None:
+    if username is not None and await repo.exists(db, username=username):
+        raise Conflict(f"A user with username {username!r} already exists")
+    if email is not None and await repo.exists(db, email=email):
+        raise Conflict(f"A user with email {email!r} already exists")
+
+
+def list_users(
+    actor: Principal,
+    *,
+    email: str | None,
+    username: str | None,
+    name: str | None,
+    is_service_account: bool | None,
+) -> Select[Any]:
+    viewer = None if actor.is_superuser else actor.user_id
+    return repo.list_stmt(
+        viewer, email=email, username=username, name=name, is_service_account=is_service_account
+    )
+
+
+async def get_me(db: AsyncSession, actor: Principal) -> User:
+    assert actor.user_id is not None
+    user = await repo.get(db, actor.user_id)
+    if user is None:
+        raise NotFound("Your user no longer exists")
+    return user
+
+
+async def get_visible(db: AsyncSession, actor: Principal, user_id: uuid.UUID) -> User:
+    """A user the actor may see; anything else is 404 (never reveal existence)."""
+    assert actor.user_id is not None
+    user = await repo.get(db, user_id)
+    if user is None or not (
+        actor.is_superuser or await repo.is_visible(db, actor.user_id, user_id)
+    ):
+        raise NotFound(f"User {user_id} not found")
+    return user
+
+
+async def update_me(db: AsyncSession, actor: Principal, data: UserUpdateMe) -> User:
+    user = await get_me(db, actor)
+    changes = data.model_dump(exclude_unset=True)
+    new_password = changes.pop("password", None)
+    old_password = changes.pop("old_password", None)
+    if new_password is not None:
+        if user.is_service_account:
+            raise Forbidden("Service accounts have no password")
+        if old_password is None or not await verify_password(old_password, user.password_hash):
+            raise BadRequest("To set a new password, send the current one as old_password")
+        user.password_hash = await hash_password(new_password)
+        user.password_expired = False
+    if changes.get("email") and changes["email"] != user.email:
+        await _ensure_unique(db, email=changes["email"])
+    if "metadata" in changes:
+        user.metadata_ = changes.pop("metadata") or {}
+    for field, value in changes.items():
+        setattr(user, field, value)
+    await flush_or_conflict(db, "That email is already in use")
+    return user
+
+
+async def update_user(
+    db: AsyncSession, actor: Principal, user_id: uuid.UUID, data: UserUpdateAdmin
+) -> User:
+    user = await get_visible(db, actor, user_id)
+    changes = data.model_dump(exclude_unset=True)
+    if changes.get("username") and changes["username"] != user.username:
+        await _ensure_unique(db, username=changes["username"])
+    if changes.get("email") and changes["email"] != user.email:
+        await _ensure_unique(db, email=changes["email"])
+    if (changes.get("is_active") is False or changes.get("is_superuser") is False) and (
+        user.is_superuser and await repo.count_active_superusers(db) <= 1
+    ):
+        raise Conflict("This is the last active superuser; make another one first")
+    password = changes.pop("password", None)
+    if password is not None:
+        if user.is_service_account:
+            raise BadRequest("Service accounts have no password")
+        user.password_hash = await hash_password(password)
+        user.password_expired = True
+    for field, value in changes.items():
+        setattr(user, field, value)
+    if changes.get("is_active") is False or password is not None:
+        # Deactivation or a reset password ends every session at once.
+        await auth_repo.delete_user_tokens(db, user.id)
+    await flush_or_conflict(db, "That username or email is already in use")
+    return user
+
+
+async def delete_user(db: AsyncSession, actor: Principal, user_id: uuid.UUID) -> None:
+    user = await get_visible(db, actor, user_id)
+    if user.is_superuser and await repo.count_active_superusers(db) <= 1:
+        raise Conflict("This is the last active superuser; make another one first")
+    if await repo.owns_organizations(db, user.id):
+        raise Conflict("This user owns organizations: transfer or delete them first")
+    await auth_repo.delete_user_tokens(db, user.id)
+    await db.delete(user)
+    await db.flush()
