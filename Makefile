@@ -1,0 +1,45 @@
+# zenpro — two commands matter: `make run` and `make test` (see README).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+
+.PHONY: run test lint types migrations-check test-unit test-browser test-compat bench fuzz clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+## run: install, migrate the SQLite file under ./data, ensure an admin, serve on :8080
+run: $(STAMP)
+	mkdir -p data
+	$(BIN)/zenpro serve --migrate --host 127.0.0.1 --port 8080
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench migrations
+	$(BIN)/ruff format --check src tests bench migrations
+
+types: $(STAMP)
+	$(BIN)/mypy src
+
+## alembic check (no drift) on a scratch SQLite database, plus an up/down/up round trip
+migrations-check: $(STAMP)
+	$(BIN)/python -m tests.tools.migrations_check
+
+test-unit: $(STAMP)
+	$(BIN)/pytest -q -m "not zenml" $(PYTEST_ARGS)
+
+test-compat: $(STAMP)
+	$(BIN)/pytest -q -m zenml $(PYTEST_ARGS)
+
+## test: lint, types, migrations, the whole suite (SQLite + PostgreSQL + Redis when reachable)
+test: lint types migrations-check
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
