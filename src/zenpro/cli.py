@@ -20,7 +20,9 @@ def _settings() -> Settings:
     try:
         return get_settings()
     except ValidationError as exc:
-        lines = [f"  ZENPRO_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()]
+        lines = [
+            f"  ZENPRO_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+        ]
         sys.stderr.write("zenpro: invalid configuration\n" + "\n".join(lines) + "\n")
         raise SystemExit(2) from exc
 

@@ -12,18 +12,29 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from zenpro import __version__
+from zenpro import __version__, ratelimit
+from zenpro.auth import device
 from zenpro.auth import endpoints as auth_endpoints
 from zenpro.auth import pages as auth_pages
 from zenpro.auth.passwords import reset_limiter
 from zenpro.config import Settings, get_settings
 from zenpro.errors import BadRequest, Conflict, Unavailable, ZenproError
+from zenpro.invitations import endpoints as invitations
 from zenpro.kit import logging as zlogging
 from zenpro.kit.db import make_engine, make_sessionmaker
 from zenpro.kit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from zenpro.kit.migrate import head_revision
+from zenpro.machine import endpoints as machine
 from zenpro.ops import router as ops_router
+from zenpro.organizations import endpoints as organizations
+from zenpro.rbac import endpoints as rbac
+from zenpro.roles import endpoints as roles
+from zenpro.service_accounts import endpoints as service_accounts
+from zenpro.teams import endpoints as teams
+from zenpro.users import api_keys
 from zenpro.users import endpoints as user_endpoints
+from zenpro.workspaces import endpoints as workspaces
+from zenpro.workspaces import reconciler
 
 log = logging.getLogger("zenpro")
 
@@ -50,7 +61,8 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.expected_head = head_revision(settings.database_url)
         try:
-            yield
+            async with reconciler.running(app):
+                yield
         finally:
             await engine.dispose()
 
@@ -65,7 +77,6 @@ def _install_error_handlers(app: FastAPI) -> None:
             {"detail": "Internal server error", "request_id": request.state.request_id},
             status_code=500,
         )
-
 
     @app.exception_handler(ZenproError)
     async def domain_error(_: Request, exc: ZenproError) -> JSONResponse:
@@ -98,11 +109,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()
-        ]
+        errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
         return JSONResponse({"detail": errors}, status_code=422)
-
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -120,7 +128,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops_router)
     app.include_router(auth_endpoints.router)
     app.include_router(auth_pages.router)
+    app.include_router(api_keys.router)  # before /users/{id}
     app.include_router(user_endpoints.router)
+    app.include_router(device.router)
+    app.include_router(organizations.router)
+    app.include_router(workspaces.router)
+    app.include_router(teams.router)
+    app.include_router(invitations.router)
+    app.include_router(roles.router)
+    app.include_router(rbac.router)
+    app.include_router(service_accounts.router)
+    app.include_router(machine.router)
+    ratelimit.install(app, settings)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -8,9 +8,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from zenpro import __version__
+from zenpro.authz.guards import Public
 from zenpro.kit.migrate import current_revision
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(dependencies=[Public], tags=["operations"])
 
 
 class Health(BaseModel):

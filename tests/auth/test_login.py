@@ -100,9 +100,7 @@ async def test_unsupported_grant_is_an_oauth_error(client: httpx.AsyncClient) ->
     assert r.json()["error"] == "unsupported_grant_type"
 
 
-async def test_cross_origin_cookie_write_is_refused(
-    client: httpx.AsyncClient, alice: User
-) -> None:
+async def test_cross_origin_cookie_write_is_refused(client: httpx.AsyncClient, alice: User) -> None:
     assert (await _login(client, "alice", PASSWORD)).status_code == 200
     evil = await client.patch(
         "/users/me", json={"name": "pwned"}, headers={"Origin": "https://evil.example"}

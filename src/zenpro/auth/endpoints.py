@@ -13,6 +13,7 @@ from zenpro.auth import service
 from zenpro.auth.deps import COOKIE_NAME, CurrentPrincipal, CurrentUser
 from zenpro.auth.principal import Principal
 from zenpro.auth.schemas import OAuthError, SessionRead, TokenResponse
+from zenpro.authz.guards import Public
 from zenpro.config import Settings
 from zenpro.errors import Forbidden, NotAuthenticated, NotFound, error_responses
 from zenpro.kit.db import utcnow
@@ -51,6 +52,7 @@ def oauth_error(error: str, description: str, status: int = 400) -> JSONResponse
         "(local login; also sets the session cookie)."
     ),
     operation_id="login",
+    dependencies=[Public],
     responses={
         **error_responses(NotAuthenticated),
         400: {"model": OAuthError, "description": "OAuth error (unsupported grant)"},

@@ -13,11 +13,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from zenpro.auth import service
 from zenpro.auth.endpoints import set_session_cookie
+from zenpro.authz.guards import Public
 from zenpro.errors import NotAuthenticated
 from zenpro.kit.deps import DB, AppSettings
 from zenpro.kit.net import client_ip
 
-router = APIRouter(tags=["pages"], include_in_schema=True)
+router = APIRouter(dependencies=[Public], tags=["pages"], include_in_schema=True)
 HTML_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"

@@ -65,9 +65,7 @@ async def user_sessions(db: AsyncSession, user_id: uuid.UUID, now: datetime) -> 
     return list((await db.scalars(stmt)).all())
 
 
-async def get_user_token(
-    db: AsyncSession, user_id: uuid.UUID, token_id: uuid.UUID
-) -> Token | None:
+async def get_user_token(db: AsyncSession, user_id: uuid.UUID, token_id: uuid.UUID) -> Token | None:
     stmt = select(Token).where(Token.id == token_id, Token.user_id == user_id)
     return (await db.scalars(stmt)).first()
 

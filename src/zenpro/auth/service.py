@@ -150,8 +150,8 @@ async def resolve_api_key(db: AsyncSession, raw: str) -> tuple[APIKey, User]:
 async def resolve(db: AsyncSession, raw: str, *, via_cookie: bool = False) -> Principal:
     """Turn a bearer secret or session cookie into a Principal, or raise 401."""
     if raw.startswith(API_KEY_PREFIX) and not via_cookie:
-        key, user = await resolve_api_key(db, raw)
-        return _user_principal(user, Credential.api_key, api_key_id=key.id)
+        key, key_owner = await resolve_api_key(db, raw)
+        return _user_principal(key_owner, Credential.api_key, api_key_id=key.id)
     found = await repo.token_with_owner(db, hash_secret(raw))
     now = utcnow()
     if found is None or not _token_alive(found[0], now):
@@ -163,9 +163,7 @@ async def resolve(db: AsyncSession, raw: str, *, via_cookie: bool = False) -> Pr
         return _workspace_principal(token, workspace)
     if user is None or not user.is_active:
         raise NotAuthenticated("Invalid or expired token")
-    return _user_principal(
-        user, Credential(token.kind), token_id=token.id, via_cookie=via_cookie
-    )
+    return _user_principal(user, Credential(token.kind), token_id=token.id, via_cookie=via_cookie)
 
 
 def _workspace_principal(token: Token, workspace: Workspace) -> Principal:

@@ -69,12 +69,19 @@ async def upgrade(url: str) -> None:
         db_path = url.split(":///", 1)[1]
         if db_path and db_path != ":memory:":
             Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-        lock_path = Path(f"{db_path}.migrate.lock")
-        with lock_path.open("w") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
+        fd = await asyncio.to_thread(_file_lock, Path(f"{db_path}.migrate.lock"))
+        try:
             await _run_upgrade(url, cfg)
+        finally:
+            os.close(fd)  # closing releases the lock
         return
     await _run_upgrade(url, cfg, pg_lock=True)
+
+
+def _file_lock(path: Path) -> int:
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
 
 
 async def _run_upgrade(url: str, cfg: Config, pg_lock: bool = False) -> None:

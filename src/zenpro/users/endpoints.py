@@ -132,9 +132,7 @@ async def get_user(db: DB, actor: CurrentUser, user_id: uuid.UUID) -> User:
     operation_id="update_user",
     responses=error_responses(BadRequest, *AUTH_ERRORS, NotFound, Conflict),
 )
-async def update_user(
-    db: DB, actor: Superuser, user_id: uuid.UUID, body: UserUpdateAdmin
-) -> User:
+async def update_user(db: DB, actor: Superuser, user_id: uuid.UUID, body: UserUpdateAdmin) -> User:
     return await service.update_user(db, actor, user_id, body)
 
 

@@ -20,7 +20,9 @@ async def get(db: AsyncSession, user_id: uuid.UUID) -> User | None:
     return await db.get(User, user_id)
 
 
-async def exists(db: AsyncSession, *, username: str | None = None, email: str | None = None) -> bool:
+async def exists(
+    db: AsyncSession, *, username: str | None = None, email: str | None = None
+) -> bool:
     conds = []
     if username is not None:
         conds.append(User.username == username)

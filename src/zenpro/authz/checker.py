@@ -1,0 +1,179 @@
+"""The one checker: "may principal P do action A on resource type T in scope S?".
+
+Guards, ``GET /permissions`` and ``/rbac/*`` all ask it. A user's effective grants
+(direct, through teams, at organization/workspace/project scope, plus implicit membership
+from shares) come from one indexed query; the permissions of the roles involved from a
+second. Nothing is cached across requests here, so a revoked assignment, a team removal or
+a role edit changes the very next answer on every instance.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import Uuid, literal, null, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zenpro.auth.principal import Principal
+from zenpro.authz.vocabulary import Level, Pair
+from zenpro.models import Role, RoleAssignment, RolePermission, Share, Team, TeamMember, Workspace
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """One role held at one scope."""
+
+    role_id: uuid.UUID
+    level: Level
+    organization_id: uuid.UUID
+    workspace_id: uuid.UUID | None
+    project_id: uuid.UUID | None
+    pairs: frozenset[Pair]
+
+
+@dataclass
+class Grants:
+    """Everything one user holds, ready to answer questions without more queries."""
+
+    superuser: bool = False
+    grants: list[Grant] = field(default_factory=list)
+    member_orgs: set[uuid.UUID] = field(default_factory=set)
+    member_workspaces: set[uuid.UUID] = field(default_factory=set)
+
+    def org_allows(self, org_id: uuid.UUID, rtype: str, action: str) -> bool:
+        if self.superuser:
+            return True
+        return any(
+            g.level is Level.organization
+            and g.organization_id == org_id
+            and (rtype, action) in g.pairs
+            for g in self.grants
+        )
+
+    def org_actions(self, org_id: uuid.UUID, rtype: str) -> set[str]:
+        return {
+            a
+            for g in self.grants
+            if g.level is Level.organization and g.organization_id == org_id
+            for (t, a) in g.pairs
+            if t == rtype
+        }
+
+    def workspace_allows(
+        self,
+        workspace_id: uuid.UUID,
+        rtype: str,
+        action: str,
+        project_id: uuid.UUID | None = None,
+    ) -> bool:
+        """A workspace-scope grant in the workspace, or a project-scope grant for the
+        resource's project."""
+        if self.superuser:
+            return True
+        for g in self.grants:
+            if g.workspace_id != workspace_id or (rtype, action) not in g.pairs:
+                continue
+            if g.level is Level.workspace:
+                return True
+            if g.level is Level.project and project_id is not None and g.project_id == project_id:
+                return True
+        return False
+
+    def has_full_access(self, workspace_id: uuid.UUID, rtype: str, action: str) -> bool:
+        """For list filtering: a workspace-scope grant covers every resource of the type."""
+        if self.superuser:
+            return True
+        return any(
+            g.level is Level.workspace
+            and g.workspace_id == workspace_id
+            and (rtype, action) in g.pairs
+            for g in self.grants
+        )
+
+    def projects_allowing(self, workspace_id: uuid.UUID, rtype: str, action: str) -> set[uuid.UUID]:
+        return {
+            g.project_id
+            for g in self.grants
+            if g.level is Level.project
+            and g.workspace_id == workspace_id
+            and g.project_id is not None
+            and (rtype, action) in g.pairs
+        }
+
+    def in_org(self, org_id: uuid.UUID) -> bool:
+        return self.superuser or org_id in self.member_orgs
+
+    def in_workspace(self, workspace_id: uuid.UUID) -> bool:
+        return self.superuser or workspace_id in self.member_workspaces
+
+
+async def load_grants(db: AsyncSession, principal: Principal) -> Grants:
+    """Two indexed queries: the user's scoped roles and memberships, then those roles'
+    permission pairs."""
+    grants = Grants(superuser=principal.is_superuser)
+    if principal.user_id is None:
+        return grants
+    uid = principal.user_id
+    teams = select(TeamMember.team_id).where(TeamMember.user_id == uid).scalar_subquery()
+    assigned = select(
+        RoleAssignment.role_id,
+        RoleAssignment.organization_id,
+        RoleAssignment.workspace_id,
+        RoleAssignment.project_id,
+    ).where((RoleAssignment.user_id == uid) | RoleAssignment.team_id.in_(teams))
+    in_teams = select(null(), Team.organization_id, null(), null()).where(Team.id.in_(teams))
+    shared = (
+        select(null(), Workspace.organization_id, Share.workspace_id, null())
+        .join(Workspace, Workspace.id == Share.workspace_id)
+        .where((Share.user_id == uid) | Share.team_id.in_(teams))
+    )
+    own_org = select(null(), literal(principal.organization_id, Uuid()), null(), null())
+    parts = [assigned, in_teams, shared]
+    if principal.organization_id is not None:
+        parts.append(own_org)
+    rows = (await db.execute(union_all(*parts))).all()
+    role_ids = {r[0] for r in rows if r[0] is not None}
+    pairs = await _role_pairs(db, role_ids)
+    for role_id, org_id, ws_id, proj_id in rows:
+        org_uuid = _as_uuid(org_id)
+        grants.member_orgs.add(org_uuid)
+        if ws_id is not None:
+            grants.member_workspaces.add(_as_uuid(ws_id))
+        if role_id is not None and role_id in pairs:
+            level, perms = pairs[role_id]
+            grants.grants.append(
+                Grant(
+                    role_id,
+                    level,
+                    org_uuid,
+                    _as_uuid(ws_id) if ws_id else None,
+                    _as_uuid(proj_id) if proj_id else None,
+                    perms,
+                )
+            )
+    return grants
+
+
+def _as_uuid(value: object) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+async def _role_pairs(
+    db: AsyncSession, role_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, tuple[Level, frozenset[Pair]]]:
+    if not role_ids:
+        return {}
+    stmt = (
+        select(Role.id, Role.level, RolePermission.resource_type, RolePermission.action)
+        .outerjoin(RolePermission, RolePermission.role_id == Role.id)
+        .where(Role.id.in_(role_ids))
+    )
+    levels: dict[uuid.UUID, Level] = {}
+    found: dict[uuid.UUID, set[Pair]] = defaultdict(set)
+    for rid, level, rtype, action in (await db.execute(stmt)).all():
+        levels[rid] = Level(level)
+        if rtype is not None:
+            found[rid].add((rtype, action))
+    return {rid: (levels[rid], frozenset(found[rid])) for rid in levels}

@@ -1,0 +1,150 @@
+"""Guards: the one way a route declares what it needs.
+
+Every route depends on exactly one guard (a callable marked with ``GUARD_MARK``); the
+route meta-test fails when a route has none. A guard resolves the caller, loads the
+target *through the caller's visibility* (invisible → 404 before any handler runs) and
+then checks the permission (visible but not allowed → 403).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zenpro.auth import deps as auth_deps
+from zenpro.auth.principal import Principal
+from zenpro.authz.checker import Grants, load_grants
+from zenpro.errors import Forbidden, NotFound
+from zenpro.kit.deps import DB
+
+GUARD_MARK = "__zenpro_guard__"
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def guard(fn: F) -> F:
+    """Mark a dependency as a route guard (see the meta-test in tests/authz)."""
+    setattr(fn, GUARD_MARK, True)
+    return fn
+
+
+@guard
+async def public() -> None:
+    """A route anyone may call (login, health, the HTML pages)."""
+
+
+for _dep in (
+    auth_deps.get_optional_principal,
+    auth_deps.get_principal,
+    auth_deps.get_user_principal,
+    auth_deps.get_human,
+    auth_deps.get_superuser,
+    auth_deps.get_workspace_machine,
+):
+    guard(_dep)
+
+Public = Depends(public)
+
+
+@dataclass(frozen=True)
+class Access:
+    """The caller and everything they hold, loaded once per request."""
+
+    principal: Principal
+    grants: Grants
+
+    @property
+    def user_id(self) -> uuid.UUID:
+        assert self.principal.user_id is not None
+        return self.principal.user_id
+
+
+async def get_access(
+    request: Request, db: DB, principal: Annotated[Principal, Depends(auth_deps.get_user_principal)]
+) -> Access:
+    cached: Access | None = getattr(request.state, "access", None)
+    if cached is not None:
+        return cached
+    access = Access(principal, await load_grants(db, principal))
+    request.state.access = access
+    return access
+
+
+guard(get_access)
+Authenticated = Annotated[Access, Depends(get_access)]
+
+
+@dataclass(frozen=True)
+class Target(Generic[T]):
+    """What a guard loaded: the object and the scope it lives in."""
+
+    obj: T
+    organization_id: uuid.UUID
+    workspace_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class Scoped(Generic[T]):
+    """A guarded target, handed to the handler with the caller's access."""
+
+    access: Access
+    target: Target[T]
+
+    @property
+    def obj(self) -> T:
+        return self.target.obj
+
+
+Loader = Callable[[AsyncSession, str], Awaitable[Target[Any] | None]]
+Visible = Callable[[Grants, Target[Any]], bool]
+Allowed = Callable[[Grants, Target[Any]], bool]
+
+
+def org_visible(grants: Grants, target: Target[Any]) -> bool:
+    return grants.in_org(target.organization_id)
+
+
+def resource_guard(
+    resource_type: str,
+    action: str,
+    *,
+    param: str,
+    load: Loader,
+    visible: Visible = org_visible,
+    allowed: Allowed | None = None,
+    noun: str | None = None,
+) -> Callable[..., Awaitable[Scoped[Any]]]:
+    """A guard for routes with an id in their path.
+
+    ``load`` finds the object from the raw path value (None → 404); ``visible`` hides it
+    (→ 404); then the organization role must grant ``(resource_type, action)``, or
+    ``allowed`` must say yes (→ else 403).
+    """
+    label = noun or resource_type.replace("_", " ")
+
+    async def dependency(request: Request, db: DB, access: Authenticated) -> Scoped[Any]:
+        raw = str(request.path_params[param])
+        target = await load(db, raw)
+        if target is None or not visible(access.grants, target):
+            raise NotFound(f"{label.capitalize()} {raw!r} not found")
+        ok = access.grants.org_allows(target.organization_id, resource_type, action) or (
+            allowed is not None and allowed(access.grants, target)
+        )
+        if not ok:
+            raise Forbidden(f"You may not {action} this {label}")
+        return Scoped(access, target)
+
+    dependency.__name__ = f"guard_{resource_type}_{action}"
+    return guard(dependency)
+
+
+def parse_uuid(raw: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        return None

@@ -1,0 +1,7 @@
+"""/organizations endpoints."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["organizations"])

@@ -1,0 +1,7 @@
+"""/service_accounts endpoints."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["service_accounts"])
