@@ -128,7 +128,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops_router)
     app.include_router(auth_endpoints.router)
     app.include_router(auth_pages.router)
-    app.include_router(api_keys.router)  # before /users/{id}
+    # Fixed /users/... paths go before /users/{user_id}.
+    app.include_router(api_keys.router)
+    app.include_router(machine.router)
     app.include_router(user_endpoints.router)
     app.include_router(device.router)
     app.include_router(organizations.router)
@@ -138,7 +140,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(roles.router)
     app.include_router(rbac.router)
     app.include_router(service_accounts.router)
-    app.include_router(machine.router)
     ratelimit.install(app, settings)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
