@@ -97,7 +97,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(err.body(), status_code=503, headers=err.headers)
 
     @app.exception_handler(DataError)
-    async def data_error(_: Request, exc: DataError) -> JSONResponse:
+    async def data_error(_: Request, exc: Exception) -> JSONResponse:
         err = BadRequest("A value in the request cannot be stored (invalid characters or size)")
         return JSONResponse(err.body(), status_code=400)
 
@@ -105,7 +105,14 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def dbapi_error(request: Request, exc: DBAPIError) -> JSONResponse:
         if exc.connection_invalidated:
             return await db_unavailable(request, exc)
+        sqlstate = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", ""))
+        if sqlstate.startswith("22"):  # SQL "data exception": a value the client sent
+            return await data_error(request, exc)
         return await unexpected(request, exc)
+
+    @app.exception_handler(UnicodeEncodeError)
+    async def unicode_error(request: Request, exc: UnicodeEncodeError) -> JSONResponse:
+        return await data_error(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

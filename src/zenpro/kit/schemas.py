@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 SLUG_RE = r"^[a-z0-9][a-z0-9\-_]*$"
 
@@ -29,10 +29,34 @@ class ReadModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+def _check_text(value: Any, path: str = "body") -> None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError(f"{path}: NUL characters are not allowed in text")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError(f"{path}: text is not valid Unicode (lone surrogate)") from exc
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key, path)
+            _check_text(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_text(item, f"{path}[{i}]")
+
+
 class InputModel(BaseModel):
-    """A request body: unknown fields are refused (a client cannot set what it may not)."""
+    """A request body: unknown fields are refused (a client cannot set what it may not),
+    and text must be storable (no NUL, no lone surrogates) on every backend."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable_text(cls, data: Any) -> Any:
+        _check_text(data)
+        return data
 
 
 class Empty(BaseModel):

@@ -1,0 +1,103 @@
+"""Bad input gets a clear 4xx, never a 500, and changes nothing."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tests.conftest import BASE_URL, make_settings
+from zenpro.main import create_app
+
+
+async def test_malformed_json_is_422(
+    client: httpx.AsyncClient, alice_headers: dict[str, str]
+) -> None:
+    r = await client.patch(
+        "/users/me",
+        content=b'{"name": ',
+        headers={**alice_headers, "Content-Type": "application/json"},
+    )
+    assert r.status_code == 422
+
+
+@pytest.mark.parametrize("limit", ["100000", "0", "-1", "abc"])
+async def test_bad_paging_is_422(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], limit: str
+) -> None:
+    r = await client.get("/users", params={"limit": limit}, headers=admin_headers)
+    assert r.status_code == 422
+
+
+async def test_negative_offset_is_422(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    r = await client.get("/users", params={"offset": "-5"}, headers=admin_headers)
+    assert r.status_code == 422
+
+
+async def test_invalid_uuid_in_path_is_422(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    r = await client.get("/users/not-a-uuid", headers=admin_headers)
+    assert r.status_code == 422
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["x" * 10_000, "a\x00b", "'; DROP TABLE users; --", "../../etc/passwd", "\ud800", "é" * 300],
+)
+async def test_hostile_strings_never_500(
+    client: httpx.AsyncClient, alice_headers: dict[str, str], value: str
+) -> None:
+    # ensure_ascii keeps a lone surrogate as a JSON escape, as a hostile client would send it
+    body = json.dumps({"name": value}).encode()
+    headers = {**alice_headers, "Content-Type": "application/json"}
+    r = await client.patch("/users/me", content=body, headers=headers)
+    assert r.status_code in (200, 400, 422), r.text
+    raw = quote(value[:255].encode("utf-8", "surrogatepass"))
+    r = await client.get(f"/users?username={raw}", headers=alice_headers)
+    assert r.status_code in (200, 400, 422), r.text
+    form = f"username={raw}&password={raw}".encode()
+    r = await client.post(
+        "/auth/login",
+        content=form,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code in (400, 401, 422), r.text
+
+
+async def test_wrong_types_are_422(
+    client: httpx.AsyncClient, alice_headers: dict[str, str]
+) -> None:
+    r = await client.patch("/users/me", json={"is_onboarded": "maybe"}, headers=alice_headers)
+    assert r.status_code == 422
+    r = await client.patch("/users/me", json=["not", "an", "object"], headers=alice_headers)
+    assert r.status_code == 422
+
+
+async def test_deep_json_is_a_clear_4xx(
+    client: httpx.AsyncClient, alice_headers: dict[str, str]
+) -> None:
+    deep = "[" * 5000 + "]" * 5000
+    r = await client.patch(
+        "/users/me",
+        content=deep.encode(),
+        headers={**alice_headers, "Content-Type": "application/json"},
+    )
+    assert 400 <= r.status_code < 500
+
+
+async def test_oversized_body_is_413(database_url: str) -> None:
+    app: FastAPI = create_app(make_settings(database_url, max_body_bytes=2048))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as c:
+            r = await c.patch("/users/me", json={"name": "x" * 5000})
+            assert r.status_code == 413
+            assert "limit" in r.json()["detail"]
+            r = await c.get("/health")
+            assert r.status_code == 200
