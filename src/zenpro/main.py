@@ -17,6 +17,7 @@ from zenpro.auth import device
 from zenpro.auth import endpoints as auth_endpoints
 from zenpro.auth import pages as auth_pages
 from zenpro.auth.passwords import reset_limiter
+from zenpro.authz.resources import BadResource
 from zenpro.config import Settings, get_settings
 from zenpro.errors import BadRequest, Conflict, Unavailable, ZenproError
 from zenpro.invitations import endpoints as invitations
@@ -109,6 +110,11 @@ def _install_error_handlers(app: FastAPI) -> None:
         if sqlstate.startswith("22"):  # SQL "data exception": a value the client sent
             return await data_error(request, exc)
         return await unexpected(request, exc)
+
+    @app.exception_handler(BadResource)
+    async def bad_resource(_: Request, exc: BadResource) -> JSONResponse:
+        detail = [{"loc": ["body"], "msg": str(exc), "type": "value_error"}]
+        return JSONResponse({"detail": detail}, status_code=422)
 
     @app.exception_handler(UnicodeEncodeError)
     async def unicode_error(request: Request, exc: UnicodeEncodeError) -> JSONResponse:

@@ -17,6 +17,7 @@ from sqlalchemy import Uuid, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro.auth.principal import Principal
+from zenpro.authz.resources import Resource
 from zenpro.authz.vocabulary import Level, Pair
 from zenpro.models import Role, RoleAssignment, RolePermission, Share, Team, TeamMember, Workspace
 
@@ -101,6 +102,48 @@ class Grants:
             and g.project_id is not None
             and (rtype, action) in g.pairs
         }
+
+    def pairs_at(self, org_id: uuid.UUID, workspace_id: uuid.UUID | None = None) -> set[Pair]:
+        """Everything held at one scope: org-level roles, or workspace-level roles in
+        ``workspace_id``. Used to stop anyone granting more than they hold."""
+        level = Level.organization if workspace_id is None else Level.workspace
+        return {
+            p
+            for g in self.grants
+            if g.level is level
+            and g.organization_id == org_id
+            and (workspace_id is None or g.workspace_id == workspace_id)
+            for p in g.pairs
+        }
+
+    def holds_role(self, role_id: uuid.UUID, workspace_id: uuid.UUID | None) -> bool:
+        return any(g.role_id == role_id and g.workspace_id == workspace_id for g in self.grants)
+
+    def resource_allowed(
+        self,
+        workspace_id: uuid.UUID,
+        resource: Resource,
+        action: str,
+        shares: frozenset[tuple[str, uuid.UUID, str]] = frozenset(),
+    ) -> bool:
+        """The workspace-side rule (spec §6): superuser; a workspace-scope grant; a
+        project-scope grant for the resource's project; a share of that action on that
+        id. A project-scope assignment also lets its holder read the project itself."""
+        if self.workspace_allows(workspace_id, resource.type, action, resource.project_id):
+            return True
+        if resource.id is not None and (resource.type, resource.id, action) in shares:
+            return True
+        return (
+            resource.type == "project"
+            and action == "read"
+            and resource.id is not None
+            and any(
+                g.level is Level.project
+                and g.workspace_id == workspace_id
+                and g.project_id == resource.id
+                for g in self.grants
+            )
+        )
 
     def in_org(self, org_id: uuid.UUID) -> bool:
         return self.superuser or org_id in self.member_orgs

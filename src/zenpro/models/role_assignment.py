@@ -12,8 +12,10 @@ from zenpro.kit.db import Base, IdMixin, utcnow
 class RoleAssignment(IdMixin, Base):
     """A role given to exactly one of a user, a team or an invitation, at one scope.
 
-    ``scope_key`` makes "no duplicate assignment" a constraint: it spells the subject and
-    scope, so two equal assignments collide on the unique index whatever the NULLs.
+    ``scope_key`` makes "no duplicate assignment" a constraint: it spells the organization,
+    role, subject and scope, so two equal assignments collide on the unique index whatever
+    the NULLs. Always build it with ``make_scope_key`` (organization_id is required: system
+    roles are shared by every organization).
     """
 
     __tablename__ = "role_assignments"
@@ -53,6 +55,7 @@ class RoleAssignment(IdMixin, Base):
     def make_scope_key(
         role_id: uuid.UUID,
         *,
+        organization_id: uuid.UUID,
         user_id: uuid.UUID | None = None,
         team_id: uuid.UUID | None = None,
         invitation_id: uuid.UUID | None = None,
@@ -70,4 +73,4 @@ class RoleAssignment(IdMixin, Base):
         )
         ws = workspace_id.hex if workspace_id else "-"
         proj = project_id.hex if project_id else "-"
-        return f"{role_id.hex}:{subject}:{ws}:{proj}"
+        return f"{organization_id.hex}:{role_id.hex}:{subject}:{ws}:{proj}"

@@ -1,7 +1,175 @@
-"""/rbac endpoints."""
+"""/rbac/* for workspace servers ([wire]) and /permissions for any caller."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query
+
+from zenpro.auth.deps import WorkspaceMachine
+from zenpro.auth.principal import Principal
+from zenpro.authz import resources as res
+from zenpro.authz.guards import Authenticated
+from zenpro.authz.vocabulary import CONTROL_ACTIONS, CONTROL_TYPES, WORKSPACE_ACTIONS
+from zenpro.errors import Forbidden, NotAuthenticated, NotFound, error_responses
+from zenpro.kit.deps import DB
+from zenpro.kit.schemas import Empty
+from zenpro.models import Workspace
+from zenpro.rbac import repository as repo
+from zenpro.rbac import service
+from zenpro.rbac.schemas import AllowedIds, PermissionAnswer, ResourceMembers
 
 router = APIRouter(tags=["rbac"])
+MACHINE_ERRORS = (NotAuthenticated, Forbidden)
+MAX_RESOURCES = 1000
+
+
+async def _workspace(db: DB, machine: Principal) -> Workspace:
+    assert machine.workspace_id is not None
+    ws = await db.get(Workspace, machine.workspace_id)
+    if ws is None:
+        raise NotFound("Workspace not found")
+    return ws
+
+
+@router.post(
+    "/rbac/check_permissions",
+    response_model=dict[str, bool],
+    summary="Check permissions (workspace servers)",
+    description="Machine token only, about the token's workspace. The body is a JSON array "
+    "of resource strings `[project_id:]type[/id]`; the answer has **every** requested string "
+    "as a key. A malformed string → 422 naming it.",
+    operation_id="rbac_check_permissions",
+    responses=error_responses(*MACHINE_ERRORS),
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {
+                    "example": ["stack", "stack/8c6f6b2e-0f4e-4c0b-9c3b-0c1f2b3e4d5a"]
+                }
+            }
+        }
+    },
+)
+async def check_permissions(
+    db: DB,
+    machine: WorkspaceMachine,
+    user_id: Annotated[uuid.UUID, Query(description="The user, as authorize_server returned.")],
+    action: Annotated[str, Query(max_length=32, description="The action to check.")],
+    resources: Annotated[list[str], Body(max_length=MAX_RESOURCES)],
+) -> dict[str, bool]:
+    assert machine.workspace_id is not None
+    return await service.check_permissions(db, machine.workspace_id, user_id, action, resources)
+
+
+@router.get(
+    "/rbac/allowed_resource_ids",
+    response_model=AllowedIds,
+    summary="Resource ids a user may access (workspace servers)",
+    description="`full_access` when a workspace- or project-scope grant covers the type; "
+    "otherwise the ids shared with the user.",
+    operation_id="rbac_allowed_resource_ids",
+    responses=error_responses(*MACHINE_ERRORS),
+)
+async def allowed_resource_ids(
+    db: DB,
+    machine: WorkspaceMachine,
+    user_id: Annotated[uuid.UUID, Query(description="The user.")],
+    resource: Annotated[str, Query(max_length=100, description="A type-only resource string.")],
+    action: Annotated[str, Query(max_length=32, description="The action.")],
+) -> AllowedIds:
+    assert machine.workspace_id is not None
+    return await service.allowed_resource_ids(db, machine.workspace_id, user_id, resource, action)
+
+
+@router.post(
+    "/rbac/resource_members",
+    response_model=Empty,
+    summary="Share a resource (workspace servers)",
+    description="Sets the complete set of actions a user or team holds on one resource of "
+    "this workspace (empty = unshare). A share makes the user a member of the workspace.",
+    operation_id="rbac_resource_members",
+    responses=error_responses(*MACHINE_ERRORS, NotFound),
+)
+async def resource_members(db: DB, machine: WorkspaceMachine, body: ResourceMembers) -> Empty:
+    await service.set_resource_members(db, await _workspace(db, machine), body)
+    return Empty()
+
+
+@router.delete(
+    "/rbac/resources",
+    response_model=Empty,
+    summary="Forget deleted resources (workspace servers)",
+    description="Drops shares of the given resources (and project-scope grants of a deleted "
+    "project).",
+    operation_id="rbac_delete_resources",
+    responses=error_responses(*MACHINE_ERRORS),
+)
+async def delete_resources(
+    db: DB,
+    machine: WorkspaceMachine,
+    resources: Annotated[list[str], Query(max_length=MAX_RESOURCES, description="Repeatable.")],
+) -> Empty:
+    assert machine.workspace_id is not None
+    await service.forget_resources(db, machine.workspace_id, resources)
+    return Empty()
+
+
+@router.get(
+    "/permissions",
+    response_model=list[PermissionAnswer],
+    summary="My permissions",
+    description="With `workspace_id`: workspace resource strings; otherwise with "
+    "`organization_id`: control-plane types (organization, workspace, team, member, role, "
+    "service_account, billing). With `action`: one answer per resource; without: the allowed "
+    "actions per resource.",
+    operation_id="get_my_permissions",
+    responses=error_responses(NotAuthenticated, Forbidden, NotFound),
+)
+async def my_permissions(
+    db: DB,
+    access: Authenticated,
+    resource: Annotated[list[str], Query(max_length=100, description="Repeatable.")],
+    organization_id: Annotated[uuid.UUID | None, Query()] = None,
+    workspace_id: Annotated[uuid.UUID | None, Query()] = None,
+    action: Annotated[str | None, Query(max_length=32)] = None,
+) -> list[PermissionAnswer]:
+    grants = access.grants
+    if workspace_id is not None:
+        ws = await db.get(Workspace, workspace_id)
+        if ws is None or not (
+            grants.in_workspace(ws.id) or grants.org_allows(ws.organization_id, "workspace", "read")
+        ):
+            raise NotFound(f"Workspace {workspace_id} not found")
+        parsed = [res.parse(r) for r in resource]
+        actions = [res.check_action(action)] if action else list(WORKSPACE_ACTIONS)
+        ids = [p.id for p in parsed if p.id is not None]
+        found = await repo.shared(db, ws.id, access.user_id, resource_ids=ids) if ids else []
+        shares = frozenset((s.resource_type, s.resource_id, s.action) for s in found)
+
+        def ask(i: int, a: str) -> bool:
+            return grants.resource_allowed(ws.id, parsed[i], a, shares)
+    else:
+        if organization_id is None or not grants.in_org(organization_id):
+            raise NotFound("Organization not found: give organization_id or workspace_id")
+        for r in resource:
+            if r not in CONTROL_TYPES:
+                raise res.BadResource(f"unknown control-plane type {r!r}")
+        if action is not None and action not in CONTROL_ACTIONS:
+            raise res.BadResource(f"unknown action {action!r}")
+        actions = [action] if action else list(CONTROL_ACTIONS)
+        org = organization_id
+
+        def ask(i: int, a: str) -> bool:
+            return grants.org_allows(org, resource[i], a)
+
+    if action:
+        return [
+            PermissionAnswer(resource=r, action=action, allowed=ask(i, action))
+            for i, r in enumerate(resource)
+        ]
+    return [
+        PermissionAnswer(resource=r, actions=[a for a in actions if ask(i, a)])
+        for i, r in enumerate(resource)
+    ]

@@ -1,7 +1,231 @@
-"""/roles endpoints."""
+"""/roles and role assignments (spec §5, §6)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+
+from zenpro.authz.guards import Authenticated
+from zenpro.authz.vocabulary import Level
+from zenpro.errors import Conflict, Forbidden, NotAuthenticated, NotFound, error_responses
+from zenpro.kit.deps import DB
+from zenpro.kit.pagination import Page, fetch_page, set_page_headers
+from zenpro.kit.schemas import Empty
+from zenpro.models import Role, RoleAssignment
+from zenpro.roles import service
+from zenpro.roles.repository import assignments_stmt
+from zenpro.roles.schemas import AssignmentRead, RoleCreate, RoleRead, RoleUpdate
 
 router = APIRouter(tags=["roles"])
+ERRORS = (NotAuthenticated, Forbidden, NotFound)
+
+UserQ = Annotated[uuid.UUID | None, Query(description="Assign to this user.")]
+TeamQ = Annotated[uuid.UUID | None, Query(description="Assign to this team.")]
+InvitationQ = Annotated[uuid.UUID | None, Query(description="Attach to this invitation.")]
+WorkspaceQ = Annotated[
+    uuid.UUID | None, Query(description="Workspace scope (workspace/project roles).")
+]
+ProjectQ = Annotated[uuid.UUID | None, Query(description="Project scope (project roles).")]
+OrgQ = Annotated[
+    uuid.UUID | None,
+    Query(description="Organization scope; required for system organization-level roles."),
+]
+
+
+def _subject(
+    user_id: uuid.UUID | None, team_id: uuid.UUID | None, invitation_id: uuid.UUID | None
+) -> service.Subject:
+    given = [v for v in (user_id, team_id, invitation_id) if v is not None]
+    if len(given) != 1:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("query", "user_id"),
+                    "msg": "give exactly one of user_id, team_id, invitation_id",
+                    "type": "value_error",
+                }
+            ]
+        )
+    return service.Subject(user_id, team_id, invitation_id)
+
+
+@router.post(
+    "/roles",
+    response_model=RoleRead,
+    status_code=201,
+    summary="Create a custom role",
+    description="An organization-scoped role at one level with explicit permission pairs. "
+    "Types and actions must be valid for the level (422 names the bad value).",
+    operation_id="create_role",
+    responses=error_responses(*ERRORS, Conflict),
+)
+async def create_role(db: DB, access: Authenticated, body: RoleCreate) -> RoleRead:
+    role = await service.create_role(db, access, body)
+    return (await service.read_roles(db, [role]))[0]
+
+
+@router.get(
+    "/roles/{role_id}",
+    response_model=RoleRead,
+    summary="Get a role",
+    operation_id="get_role",
+    responses=error_responses(*ERRORS),
+)
+async def get_role(db: DB, access: Authenticated, role_id: uuid.UUID) -> RoleRead:
+    role = await service.visible_role(db, access, role_id)
+    return (await service.read_roles(db, [role]))[0]
+
+
+@router.patch(
+    "/roles/{role_id}",
+    response_model=RoleRead,
+    summary="Update a custom role",
+    description="System roles are read-only (403). New permissions take effect on the next check.",
+    operation_id="update_role",
+    responses=error_responses(*ERRORS, Conflict),
+)
+async def update_role(
+    db: DB, access: Authenticated, role_id: uuid.UUID, body: RoleUpdate
+) -> RoleRead:
+    role = await service.update_role(db, access, role_id, body)
+    return (await service.read_roles(db, [role]))[0]
+
+
+@router.delete(
+    "/roles/{role_id}",
+    response_model=Empty,
+    summary="Delete a custom role",
+    description="409 while assigned, unless `force=true` (which removes its assignments).",
+    operation_id="delete_role",
+    responses=error_responses(*ERRORS, Conflict),
+)
+async def delete_role(
+    db: DB,
+    access: Authenticated,
+    role_id: uuid.UUID,
+    force: Annotated[bool, Query(description="Delete even when assigned.")] = False,
+) -> Empty:
+    await service.delete_role(db, access, role_id, force)
+    return Empty()
+
+
+@router.get(
+    "/organizations/{organization_id}/roles",
+    response_model=list[RoleRead],
+    summary="List roles usable in an organization",
+    description="System roles plus the organization's custom roles.",
+    operation_id="list_organization_roles",
+    responses=error_responses(*ERRORS),
+)
+async def list_org_roles(
+    request: Request,
+    response: Response,
+    db: DB,
+    access: Authenticated,
+    organization_id: uuid.UUID,
+    page: Page,
+    level: Annotated[Level | None, Query(description="Only this level.")] = None,
+    name: Annotated[str | None, Query(max_length=50, description="Exact name.")] = None,
+) -> list[RoleRead]:
+    stmt = service.org_roles(access, organization_id, level, name)
+    roles, total = await fetch_page(db, stmt, page, Role.created, Role.id)
+    set_page_headers(request, response, page, total)
+    return await service.read_roles(db, roles)
+
+
+@router.get(
+    "/roles/{role_id}/assignments",
+    response_model=list[AssignmentRead],
+    summary="List a role's assignments",
+    description="Only assignments in organizations where you may read members.",
+    operation_id="list_role_assignments",
+    responses=error_responses(*ERRORS),
+)
+async def list_assignments(
+    request: Request,
+    response: Response,
+    db: DB,
+    access: Authenticated,
+    role_id: uuid.UUID,
+    page: Page,
+    organization_id: OrgQ = None,
+    workspace_id: WorkspaceQ = None,
+    project_id: ProjectQ = None,
+    user_id: UserQ = None,
+    team_id: TeamQ = None,
+) -> list[AssignmentRead]:
+    role = await service.visible_role(db, access, role_id)
+    stmt = assignments_stmt(
+        role.id,
+        organization_id=organization_id,
+        workspace_id=workspace_id,
+        project_id=project_id,
+        user_id=user_id,
+        team_id=team_id,
+    )
+    if not access.grants.superuser:
+        readable = [
+            o for o in access.grants.member_orgs if access.grants.org_allows(o, "member", "read")
+        ]
+        stmt = stmt.where(RoleAssignment.organization_id.in_(readable))
+    items, total = await fetch_page(db, stmt, page, RoleAssignment.created, RoleAssignment.id)
+    set_page_headers(request, response, page, total)
+    return await service.read_assignments(db, role, items)
+
+
+@router.post(
+    "/roles/{role_id}/assignments",
+    response_model=AssignmentRead,
+    status_code=201,
+    summary="Assign a role",
+    description="Exactly one of `user_id`, `team_id`, `invitation_id`; `workspace_id` and "
+    "`project_id` as the role's level requires (422 otherwise). 409 on duplicates. You may "
+    "only grant what you hold yourself.",
+    operation_id="create_role_assignment",
+    responses=error_responses(*ERRORS, Conflict),
+)
+async def create_assignment(
+    db: DB,
+    access: Authenticated,
+    role_id: uuid.UUID,
+    user_id: UserQ = None,
+    team_id: TeamQ = None,
+    invitation_id: InvitationQ = None,
+    organization_id: OrgQ = None,
+    workspace_id: WorkspaceQ = None,
+    project_id: ProjectQ = None,
+) -> AssignmentRead:
+    subject = _subject(user_id, team_id, invitation_id)
+    role = await service.visible_role(db, access, role_id)
+    scope = await service.resolve_scope(db, access, role, organization_id, workspace_id, project_id)
+    assignment = await service.assign(db, access, role, scope, subject)
+    return (await service.read_assignments(db, role, [assignment]))[0]
+
+
+@router.delete(
+    "/roles/{role_id}/assignments",
+    response_model=Empty,
+    summary="Revoke a role assignment",
+    description="Same parameters as creating it. Takes effect on the very next check.",
+    operation_id="delete_role_assignment",
+    responses=error_responses(*ERRORS, Conflict),
+)
+async def delete_assignment(
+    db: DB,
+    access: Authenticated,
+    role_id: uuid.UUID,
+    user_id: UserQ = None,
+    team_id: TeamQ = None,
+    invitation_id: InvitationQ = None,
+    organization_id: OrgQ = None,
+    workspace_id: WorkspaceQ = None,
+    project_id: ProjectQ = None,
+) -> Empty:
+    subject = _subject(user_id, team_id, invitation_id)
+    role = await service.visible_role(db, access, role_id)
+    scope = await service.resolve_scope(db, access, role, organization_id, workspace_id, project_id)
+    await service.unassign(db, access, role, scope, subject)
+    return Empty()

@@ -1,0 +1,53 @@
+"""Workspace resource strings (spec §6, [wire]): ``[<project_id>:]<type>[/<resource_id>]``."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+
+from zenpro.authz.vocabulary import GLOBAL_TYPES, PROJECT_TYPES, WORKSPACE_ACTIONS
+
+_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_PATTERN = re.compile(rf"^(?:(?P<project>{_UUID}):)?(?P<type>[a-z_]+)(?:/(?P<id>{_UUID}))?$")
+
+
+class BadResource(ValueError):
+    """A resource string that does not parse; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    type: str
+    id: uuid.UUID | None = None
+    project_id: uuid.UUID | None = None
+
+
+def parse(value: str, *, allow_id: bool = True) -> Resource:
+    """Parse strictly: known type, project prefix exactly when the type is project-scoped."""
+    match = _PATTERN.match(value)
+    if match is None:
+        raise BadResource(f"malformed resource {value!r}: expected [project_id:]type[/id]")
+    rtype = match["type"]
+    project = match["project"]
+    if rtype not in GLOBAL_TYPES and rtype not in PROJECT_TYPES:
+        raise BadResource(f"unknown resource type {rtype!r} in {value!r}")
+    if rtype in PROJECT_TYPES and project is None:
+        raise BadResource(f"resource {value!r}: type {rtype!r} needs a project_id: prefix")
+    if rtype in GLOBAL_TYPES and project is not None:
+        raise BadResource(f"resource {value!r}: type {rtype!r} is global, no project prefix")
+    if match["id"] is not None and not allow_id:
+        raise BadResource(f"resource {value!r}: give a type only, without an id")
+    return Resource(
+        type=rtype,
+        id=uuid.UUID(match["id"]) if match["id"] else None,
+        project_id=uuid.UUID(project) if project else None,
+    )
+
+
+def check_action(action: str) -> str:
+    if action not in WORKSPACE_ACTIONS:
+        raise BadResource(
+            f"unknown action {action!r}; expected one of {', '.join(WORKSPACE_ACTIONS)}"
+        )
+    return action

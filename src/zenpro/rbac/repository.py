@@ -1,0 +1,100 @@
+"""All SQL about shares and workspace-side grants."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zenpro.models import RoleAssignment, Share, TeamMember, User
+
+
+async def get_user(db: AsyncSession, user_id: uuid.UUID) -> User | None:
+    return await db.get(User, user_id)
+
+
+def _subject_clause(user_id: uuid.UUID):  # type: ignore[no-untyped-def]
+    teams = select(TeamMember.team_id).where(TeamMember.user_id == user_id).scalar_subquery()
+    return or_(Share.user_id == user_id, Share.team_id.in_(teams))
+
+
+async def shared(
+    db: AsyncSession,
+    workspace_id: uuid.UUID,
+    user_id: uuid.UUID,
+    *,
+    resource_ids: list[uuid.UUID] | None = None,
+    resource_type: str | None = None,
+    action: str | None = None,
+) -> list[Share]:
+    """Shares reaching the user (directly or via a team) in one workspace."""
+    stmt = select(Share).where(Share.workspace_id == workspace_id, _subject_clause(user_id))
+    if resource_ids is not None:
+        stmt = stmt.where(Share.resource_id.in_(resource_ids))
+    if resource_type is not None:
+        stmt = stmt.where(Share.resource_type == resource_type)
+    if action is not None:
+        stmt = stmt.where(Share.action == action)
+    return list((await db.scalars(stmt)).all())
+
+
+async def replace_share(
+    db: AsyncSession,
+    *,
+    workspace_id: uuid.UUID,
+    user_id: uuid.UUID | None,
+    team_id: uuid.UUID | None,
+    resource_type: str,
+    resource_id: uuid.UUID,
+    project_id: uuid.UUID | None,
+    actions: set[str],
+    shared_by: uuid.UUID | None,
+) -> None:
+    subject = Share.user_id == user_id if user_id else Share.team_id == team_id
+    await db.execute(
+        delete(Share).where(
+            Share.workspace_id == workspace_id,
+            subject,
+            Share.resource_type == resource_type,
+            Share.resource_id == resource_id,
+        )
+    )
+    who = f"u{user_id.hex}" if user_id else f"t{team_id.hex}" if team_id else ""
+    db.add_all(
+        Share(
+            workspace_id=workspace_id,
+            user_id=user_id,
+            team_id=team_id,
+            project_id=project_id,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            action=action,
+            shared_by_id=shared_by,
+            share_key=f"{workspace_id.hex}:{who}:{resource_type}:{resource_id.hex}:{action}",
+        )
+        for action in sorted(actions)
+    )
+    await db.flush()
+
+
+async def forget(
+    db: AsyncSession, workspace_id: uuid.UUID, resource_type: str, resource_id: uuid.UUID
+) -> None:
+    await db.execute(
+        delete(Share).where(
+            Share.workspace_id == workspace_id,
+            Share.resource_type == resource_type,
+            Share.resource_id == resource_id,
+        )
+    )
+    if resource_type == "project":
+        await db.execute(
+            delete(Share).where(Share.workspace_id == workspace_id, Share.project_id == resource_id)
+        )
+        await db.execute(
+            delete(RoleAssignment).where(
+                RoleAssignment.workspace_id == workspace_id,
+                RoleAssignment.project_id == resource_id,
+            )
+        )

@@ -1,0 +1,88 @@
+"""All SQL about roles and role assignments."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import Select, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zenpro.models import Invitation, Role, RoleAssignment, RolePermission, Team, User, Workspace
+
+
+async def get_role(db: AsyncSession, role_id: uuid.UUID) -> Role | None:
+    return await db.get(Role, role_id)
+
+
+async def pairs_of(
+    db: AsyncSession, role_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, set[tuple[str, str]]]:
+    out: dict[uuid.UUID, set[tuple[str, str]]] = defaultdict(set)
+    if role_ids:
+        stmt = select(RolePermission).where(RolePermission.role_id.in_(role_ids))
+        for perm in (await db.scalars(stmt)).all():
+            out[perm.role_id].add((perm.resource_type, perm.action))
+    return out
+
+
+def org_roles_stmt(org_id: uuid.UUID, level: str | None, name: str | None) -> Select[Any]:
+    stmt = select(Role).where((Role.organization_id == org_id) | Role.organization_id.is_(None))
+    if level is not None:
+        stmt = stmt.where(Role.level == level)
+    if name is not None:
+        stmt = stmt.where(Role.name == name)
+    return stmt
+
+
+async def replace_permissions(
+    db: AsyncSession, role_id: uuid.UUID, pairs: set[tuple[str, str]]
+) -> None:
+    await db.execute(delete(RolePermission).where(RolePermission.role_id == role_id))
+    db.add_all(RolePermission(role_id=role_id, resource_type=t, action=a) for t, a in sorted(pairs))
+    await db.flush()
+
+
+async def count_assignments(db: AsyncSession, role_id: uuid.UUID) -> int:
+    stmt = select(func.count()).select_from(RoleAssignment).where(RoleAssignment.role_id == role_id)
+    return int(await db.scalar(stmt) or 0)
+
+
+def assignments_stmt(role_id: uuid.UUID, **filters: uuid.UUID | None) -> Select[Any]:
+    stmt = select(RoleAssignment).where(RoleAssignment.role_id == role_id)
+    for column, value in filters.items():
+        if value is not None:
+            stmt = stmt.where(getattr(RoleAssignment, column) == value)
+    return stmt
+
+
+async def find_assignment(db: AsyncSession, scope_key: str) -> RoleAssignment | None:
+    stmt = select(RoleAssignment).where(RoleAssignment.scope_key == scope_key)
+    return (await db.scalars(stmt)).first()
+
+
+async def subjects(
+    db: AsyncSession, assignments: list[RoleAssignment]
+) -> tuple[dict[uuid.UUID, User], dict[uuid.UUID, Team]]:
+    user_ids = {a.user_id for a in assignments if a.user_id}
+    team_ids = {a.team_id for a in assignments if a.team_id}
+    users = (await db.scalars(select(User).where(User.id.in_(user_ids)))).all() if user_ids else []
+    teams = (await db.scalars(select(Team).where(Team.id.in_(team_ids)))).all() if team_ids else []
+    return {u.id: u for u in users}, {t.id: t for t in teams}
+
+
+async def get_user(db: AsyncSession, user_id: uuid.UUID) -> User | None:
+    return await db.get(User, user_id)
+
+
+async def get_team(db: AsyncSession, team_id: uuid.UUID) -> Team | None:
+    return await db.get(Team, team_id)
+
+
+async def get_invitation(db: AsyncSession, invitation_id: uuid.UUID) -> Invitation | None:
+    return await db.get(Invitation, invitation_id)
+
+
+async def get_workspace(db: AsyncSession, workspace_id: uuid.UUID) -> Workspace | None:
+    return await db.get(Workspace, workspace_id)

@@ -1,0 +1,298 @@
+"""Roles and role assignments: custom roles, who may assign what, no escalation."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zenpro.authz.guards import Access
+from zenpro.authz.vocabulary import ORG_ADMIN_ID, WORKSPACE_ADMIN_ID, Level
+from zenpro.errors import Conflict, Forbidden, NotFound
+from zenpro.kit.repository import flush_or_conflict
+from zenpro.models import Organization, Role, RoleAssignment
+from zenpro.roles import repository as repo
+from zenpro.roles.schemas import (
+    AssignmentRead,
+    PermissionSet,
+    RoleCreate,
+    RoleRead,
+    RoleUpdate,
+    TeamBrief,
+)
+from zenpro.users.schemas import UserRead
+
+
+def _pairs(permissions: list[PermissionSet]) -> set[tuple[str, str]]:
+    return {(p.resource_type, a) for p in permissions for a in p.actions}
+
+
+async def read_roles(db: AsyncSession, roles: list[Role]) -> list[RoleRead]:
+    pairs = await repo.pairs_of(db, [r.id for r in roles])
+    out = []
+    for role in roles:
+        by_type: dict[str, list[str]] = defaultdict(list)
+        for rtype, action in sorted(pairs.get(role.id, set())):
+            by_type[rtype].append(action)
+        perms = [PermissionSet(resource_type=t, actions=a) for t, a in by_type.items()]
+        out.append(RoleRead.model_validate({**_columns(role), "permissions": perms}))
+    return out
+
+
+def _columns(obj: Any) -> dict[str, Any]:
+    return {c.key: getattr(obj, c.key) for c in obj.__table__.columns}
+
+
+def _require_org(access: Access, org_id: uuid.UUID, rtype: str, action: str, what: str) -> None:
+    if not access.grants.in_org(org_id):
+        raise NotFound(f"Organization {org_id} not found")
+    if not access.grants.org_allows(org_id, rtype, action):
+        raise Forbidden(f"You may not {action} {what} in this organization")
+
+
+async def visible_role(db: AsyncSession, access: Access, role_id: uuid.UUID) -> Role:
+    role = await repo.get_role(db, role_id)
+    if role is None or (
+        role.organization_id is not None and not access.grants.in_org(role.organization_id)
+    ):
+        raise NotFound(f"Role {role_id} not found")
+    return role
+
+
+async def create_role(db: AsyncSession, access: Access, data: RoleCreate) -> Role:
+    _require_org(access, data.organization_id, "role", "create", "roles")
+    if await db.get(Organization, data.organization_id) is None:
+        raise NotFound(f"Organization {data.organization_id} not found")
+    role = Role(
+        organization_id=data.organization_id,
+        name=data.name,
+        description=data.description,
+        level=data.level.value,
+        system_managed=False,
+    )
+    db.add(role)
+    await flush_or_conflict(db, f"A role named {data.name!r} already exists here")
+    await repo.replace_permissions(db, role.id, _pairs(data.permissions))
+    return role
+
+
+def _editable(access: Access, role: Role, action: str) -> uuid.UUID:
+    if role.system_managed or role.organization_id is None:
+        raise Forbidden("System roles are read-only")
+    _require_org(access, role.organization_id, "role", action, "roles")
+    return role.organization_id
+
+
+async def update_role(
+    db: AsyncSession, access: Access, role_id: uuid.UUID, data: RoleUpdate
+) -> Role:
+    role = await visible_role(db, access, role_id)
+    _editable(access, role, "update")
+    changes = data.model_dump(exclude_unset=True)
+    if changes.get("name") is not None:
+        role.name = changes["name"]
+    if "description" in changes:
+        role.description = changes["description"]
+    if data.permissions is not None:
+        RoleCreate.model_validate(
+            {
+                "organization_id": role.organization_id,
+                "name": role.name,
+                "level": role.level,
+                "permissions": [p.model_dump() for p in data.permissions],
+            }
+        )
+        await repo.replace_permissions(db, role.id, _pairs(data.permissions))
+    role.updated = role.updated  # touch
+    await flush_or_conflict(db, f"A role named {role.name!r} already exists here")
+    return role
+
+
+async def delete_role(db: AsyncSession, access: Access, role_id: uuid.UUID, force: bool) -> None:
+    role = await visible_role(db, access, role_id)
+    _editable(access, role, "delete")
+    in_use = await repo.count_assignments(db, role.id)
+    if in_use and not force:
+        raise Conflict(f"Role {role.name!r} is assigned {in_use} time(s); pass force=true")
+    await db.delete(role)
+    await db.flush()
+
+
+def org_roles(
+    access: Access, org_id: uuid.UUID, level: Level | None, name: str | None
+) -> Select[Any]:
+    if not access.grants.in_org(org_id):
+        raise NotFound(f"Organization {org_id} not found")
+    return repo.org_roles_stmt(org_id, level.value if level else None, name)
+
+
+@dataclass(frozen=True)
+class Subject:
+    user_id: uuid.UUID | None = None
+    team_id: uuid.UUID | None = None
+    invitation_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class Scope:
+    organization_id: uuid.UUID
+    workspace_id: uuid.UUID | None
+    project_id: uuid.UUID | None
+
+
+async def resolve_scope(
+    db: AsyncSession,
+    access: Access,
+    role: Role,
+    organization_id: uuid.UUID | None,
+    workspace_id: uuid.UUID | None,
+    project_id: uuid.UUID | None,
+) -> Scope:
+    """Work out the organization an assignment lives in, and check the level matches."""
+    level = Level(role.level)
+    if level is Level.organization and (workspace_id or project_id):
+        raise _level_error("an organization-level role takes no workspace_id or project_id")
+    if level is Level.workspace and (workspace_id is None or project_id is not None):
+        raise _level_error("a workspace-level role needs workspace_id and no project_id")
+    if level is Level.project and (workspace_id is None or project_id is None):
+        raise _level_error("a project-level role needs workspace_id and project_id")
+    org_id = role.organization_id or organization_id
+    if workspace_id is not None:
+        ws = await repo.get_workspace(db, workspace_id)
+        if ws is None or not access.grants.in_org(ws.organization_id):
+            raise NotFound(f"Workspace {workspace_id} not found")
+        if org_id is not None and org_id != ws.organization_id:
+            raise _level_error("the workspace belongs to another organization than the role")
+        org_id = ws.organization_id
+    if org_id is None:
+        raise _level_error("organization_id is required for a system organization role")
+    if not access.grants.in_org(org_id):
+        raise NotFound(f"Organization {org_id} not found")
+    return Scope(org_id, workspace_id, project_id)
+
+
+def _level_error(message: str) -> Exception:
+    from fastapi.exceptions import RequestValidationError
+
+    return RequestValidationError(
+        [{"loc": ("query", "workspace_id"), "msg": message, "type": "value_error"}]
+    )
+
+
+async def authorize_assignment(db: AsyncSession, access: Access, role: Role, scope: Scope) -> None:
+    """Only member managers may assign, and nobody grants more than they hold.
+
+    Organization roles: ``member:update`` in the org, and the role's pairs must be a
+    subset of the caller's own org-level pairs. Workspace/project roles: org member
+    managers, or a Workspace Admin of that workspace granting no more than they hold there.
+    """
+    grants = access.grants
+    if grants.superuser:
+        return
+    pairs = (await repo.pairs_of(db, [role.id])).get(role.id, set())
+    org_manager = grants.org_allows(scope.organization_id, "member", "update")
+    if Level(role.level) is Level.organization:
+        if not org_manager:
+            raise Forbidden("You may not manage members of this organization")
+        if not pairs <= grants.pairs_at(scope.organization_id):
+            raise Forbidden(f"You cannot grant {role.name!r}: it holds more than you do")
+        return
+    if org_manager:
+        return
+    ws = scope.workspace_id
+    if not grants.holds_role(WORKSPACE_ADMIN_ID, ws):
+        raise Forbidden("Only a Workspace Admin or an organization manager may assign this")
+    if not pairs <= grants.pairs_at(scope.organization_id, ws):
+        raise Forbidden(f"You cannot grant {role.name!r}: it holds more than you do")
+
+
+async def check_subject(db: AsyncSession, scope: Scope, subject: Subject) -> None:
+    if subject.user_id is not None:
+        user = await repo.get_user(db, subject.user_id)
+        if user is None or (
+            user.is_service_account and user.organization_id != scope.organization_id
+        ):
+            raise NotFound(f"User {subject.user_id} not found")
+    if subject.team_id is not None:
+        team = await repo.get_team(db, subject.team_id)
+        if team is None or team.organization_id != scope.organization_id:
+            raise NotFound(f"Team {subject.team_id} not found")
+    if subject.invitation_id is not None:
+        inv = await repo.get_invitation(db, subject.invitation_id)
+        if inv is None or inv.organization_id != scope.organization_id or inv.accepted:
+            raise NotFound(f"Invitation {subject.invitation_id} not found")
+
+
+def scope_key(role: Role, scope: Scope, subject: Subject) -> str:
+    return RoleAssignment.make_scope_key(
+        role.id,
+        organization_id=scope.organization_id,
+        user_id=subject.user_id,
+        team_id=subject.team_id,
+        invitation_id=subject.invitation_id,
+        workspace_id=scope.workspace_id,
+        project_id=scope.project_id,
+    )
+
+
+async def assign(
+    db: AsyncSession, access: Access, role: Role, scope: Scope, subject: Subject
+) -> RoleAssignment:
+    await authorize_assignment(db, access, role, scope)
+    await check_subject(db, scope, subject)
+    key = scope_key(role, scope, subject)
+    if await repo.find_assignment(db, key) is not None:
+        raise Conflict("This assignment already exists")
+    assignment = RoleAssignment(
+        role_id=role.id,
+        user_id=subject.user_id,
+        team_id=subject.team_id,
+        invitation_id=subject.invitation_id,
+        organization_id=scope.organization_id,
+        workspace_id=scope.workspace_id,
+        project_id=scope.project_id,
+        scope_key=key,
+    )
+    db.add(assignment)
+    await flush_or_conflict(db, "This assignment already exists")
+    return assignment
+
+
+async def unassign(
+    db: AsyncSession, access: Access, role: Role, scope: Scope, subject: Subject
+) -> None:
+    await authorize_assignment(db, access, role, scope)
+    assignment = await repo.find_assignment(db, scope_key(role, scope, subject))
+    if assignment is None:
+        raise NotFound("No such assignment")
+    if role.id == ORG_ADMIN_ID and subject.user_id is not None and scope.workspace_id is None:
+        org = await db.get(Organization, scope.organization_id)
+        if org is not None and org.owner_id == subject.user_id:
+            raise Conflict("The organization owner keeps Organization Admin")
+    await db.delete(assignment)
+    await db.flush()
+
+
+async def read_assignments(
+    db: AsyncSession, role: Role, assignments: list[RoleAssignment]
+) -> list[AssignmentRead]:
+    (role_read,) = await read_roles(db, [role])
+    users, teams = await repo.subjects(db, assignments)
+    return [
+        AssignmentRead(
+            id=a.id,
+            role=role_read,
+            user=UserRead.model_validate(users[a.user_id]) if a.user_id in users else None,
+            team=TeamBrief.model_validate(teams[a.team_id]) if a.team_id in teams else None,
+            invitation=a.invitation_id,
+            organization_id=a.organization_id,
+            workspace_id=a.workspace_id,
+            project_id=a.project_id,
+            created=a.created,
+        )
+        for a in assignments
+    ]

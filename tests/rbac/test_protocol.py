@@ -1,0 +1,204 @@
+"""The workspace-server RBAC protocol ([wire]): shapes, strict parsing, scoping."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.fixtures.authz import assign, machine_token, make_org, make_team, make_workspace, share
+from tests.fixtures.factories import bearer, make_user
+from zenpro.authz.vocabulary import SYSTEM_ROLE_BY_NAME
+from zenpro.models import User
+
+VIEWER = SYSTEM_ROLE_BY_NAME["Workspace Viewer"].id
+ADMIN = SYSTEM_ROLE_BY_NAME["Workspace Admin"].id
+PROJECT_DEV = SYSTEM_ROLE_BY_NAME["Project Developer"].id
+
+
+async def _setup(db: AsyncSession, admin: User):  # type: ignore[no-untyped-def]
+    org = await make_org(db, admin)
+    ws = await make_workspace(db, org)
+    bob = await make_user(db, "bob")
+    return org, ws, bob, bearer(await machine_token(db, ws))
+
+
+async def _check(
+    client: httpx.AsyncClient, headers: dict[str, str], user: User, action: str, body: list[str]
+) -> httpx.Response:
+    return await client.post(
+        "/rbac/check_permissions",
+        params={"user_id": str(user.id), "action": action},
+        json=body,
+        headers=headers,
+    )
+
+
+async def test_viewer_reads_but_cannot_create(
+    client: httpx.AsyncClient, db: AsyncSession, alice: User
+) -> None:
+    org, ws, bob, machine = await _setup(db, alice)
+    await assign(db, VIEWER, org, user=bob, workspace=ws)
+    sid = uuid.uuid4()
+    r = await _check(client, machine, bob, "read", ["stack", f"stack/{sid}"])
+    assert r.status_code == 200
+    assert r.json() == {"stack": True, f"stack/{sid}": True}
+    r = await _check(client, machine, bob, "create", ["stack"])
+    assert r.json() == {"stack": False}
+
+
+async def test_hundred_resources_answer_every_key(
+    client: httpx.AsyncClient, db: AsyncSession, alice: User
+) -> None:
+    org, ws, bob, machine = await _setup(db, alice)
+    await assign(db, ADMIN, org, user=bob, workspace=ws)
+    pid = uuid.uuid4()
+    body = [f"{pid}:pipeline/{uuid.uuid4()}" for _ in range(50)] + [
+        f"stack/{uuid.uuid4()}" for _ in range(50)
+    ]
+    r = await _check(client, machine, bob, "delete", body)
+    assert r.status_code == 200
+    assert set(r.json()) == set(body)
+    assert all(r.json().values())
+
+
+async def test_duplicate_strings_still_answered(
+    client: httpx.AsyncClient, db: AsyncSession, alice: User
+) -> None:
+    _, _, bob, machine = await _setup(db, alice)
+    r = await _check(client, machine, bob, "read", ["stack", "stack"])
+    assert r.json() == {"stack": False}
+
+
+async def test_malformed_resource_is_422_naming_it(
+    client: httpx.AsyncClient, db: AsyncSession, alice: User
+) -> None:
+    _, _, bob, machine = await _setup(db, alice)
+    for bad in ["pipeline", "stack/not-a-uuid", f"{uuid.uuid4()}:stack", "nonsense", ""]:
+        r = await _check(client, machine, bob, "read", ["stack", bad])
+        assert r.status_code == 422, bad
+        assert repr(bad) in str(r.json()["detail"]), r.json()
+    r = await _check(client, machine, bob, "fly", ["stack"])
+    assert r.status_code == 422
+
+
+async def test_user_token_is_refused(
+    client: httpx.AsyncClient, db: AsyncSession, alice: User, alice_headers: dict[str, str]
+) -> None:
+    _, _, bob, _ = await _setup(db, alice)
+    r = await _check(client, alice_headers, bob, "read", ["stack"])
+    assert r.status_code == 403
+    anon = await _check(client, {}, bob, "read", ["stack"])
+    assert anon.status_code == 401
+
+
+async def test_grants_in_another_workspace_do_not_count(
+    client: httpx.AsyncClient, db: AsyncSession, alice: User
+) -> None:
+    org, ws, bob, machine = await _setup(db, alice)
+    other = await make_workspace(db, org)
+    await assign(db, ADMIN, org, user=bob, workspace=other)
+    r = await _check(client, machine, bob, "read", ["stack"])
+    assert r.json() == {"stack": False}
+    ids = await client.get(
+        "/rbac/allowed_resource_ids",
+        params={"user_id": str(bob.id), "resource": "stack", "action": "read"},
+        headers=machine,
+    )
+    assert ids.json() == {"full_access": False, "ids": []}
+
+
+async def test_project_scope_and_shares(
+    client: httpx.AsyncClient, db: AsyncSession, alice: User
+) -> None:
+    org, ws, bob, machine = await _setup(db, alice)
+    p1, p2 = uuid.uuid4(), uuid.uuid4()
+    await assign(db, PROJECT_DEV, org, user=bob, workspace=ws, project_id=p1)
+    stack_id = uuid.uuid4()
+    await share(db, ws, bob, "stack", stack_id, "read")
+    body = [f"{p1}:pipeline", f"{p2}:pipeline", f"stack/{stack_id}", f"stack/{uuid.uuid4()}"]
+    r = await _check(client, machine, bob, "read", body)
+    assert r.json() == {body[0]: True, body[1]: False, body[2]: True, body[3]: False}
+    ids = await client.get(
+        "/rbac/allowed_resource_ids",
+        params={"user_id": str(bob.id), "resource": "stack", "action": "read"},
+        headers=machine,
+    )
+    assert ids.json() == {"full_access": False, "ids": [str(stack_id)]}
+    full = await client.get(
+        "/rbac/allowed_resource_ids",
+        params={"user_id": str(bob.id), "resource": f"{p1}:pipeline", "action": "read"},
+        headers=machine,
+    )
+    assert full.json() == {"full_access": True, "ids": []}
+
+
+async def test_resource_members_sets_the_complete_action_set(
+    client: httpx.AsyncClient, db: AsyncSession, alice: User
+) -> None:
+    _, ws, bob, machine = await _setup(db, alice)
+    sid = uuid.uuid4()
+    body = {
+        "user_id": str(bob.id),
+        "sharing_user_id": str(alice.id),
+        "resource": f"stack/{sid}",
+        "actions": ["read", "update"],
+    }
+    r = await client.post("/rbac/resource_members", json=body, headers=machine)
+    assert r.status_code == 200
+    assert r.json() == {}
+    got = await _check(client, machine, bob, "update", [f"stack/{sid}"])
+    assert got.json() == {f"stack/{sid}": True}
+    body["actions"] = ["read"]
+    await client.post("/rbac/resource_members", json=body, headers=machine)
+    got = await _check(client, machine, bob, "update", [f"stack/{sid}"])
+    assert got.json() == {f"stack/{sid}": False}
+    # unshare, then forget
+    body["actions"] = []
+    await client.post("/rbac/resource_members", json=body, headers=machine)
+    got = await _check(client, machine, bob, "read", [f"stack/{sid}"])
+    assert got.json() == {f"stack/{sid}": False}
+
+
+async def test_share_with_a_team_of_another_org_is_404(
+    client: httpx.AsyncClient, db: AsyncSession, alice: User
+) -> None:
+    _, _, bob, machine = await _setup(db, alice)
+    other_org = await make_org(db, bob)
+    team = await make_team(db, other_org, bob)
+    body = {"team_id": str(team.id), "resource": f"stack/{uuid.uuid4()}", "actions": ["read"]}
+    r = await client.post("/rbac/resource_members", json=body, headers=machine)
+    assert r.status_code == 404
+
+
+async def test_delete_resources_forgets_shares(
+    client: httpx.AsyncClient, db: AsyncSession, alice: User
+) -> None:
+    _, ws, bob, machine = await _setup(db, alice)
+    sid = uuid.uuid4()
+    await share(db, ws, bob, "stack", sid, "read")
+    r = await client.delete(
+        "/rbac/resources",
+        params=[("resources", f"stack/{sid}"), ("resources", "stack")],
+        headers=machine,
+    )
+    assert r.status_code == 200
+    got = await _check(client, machine, bob, "read", [f"stack/{sid}"])
+    assert got.json() == {f"stack/{sid}": False}
+
+
+async def test_team_grants_count_and_removal_takes_effect(
+    client: httpx.AsyncClient, db: AsyncSession, alice: User
+) -> None:
+    org, ws, bob, machine = await _setup(db, alice)
+    team = await make_team(db, org, bob)
+    await assign(db, VIEWER, org, team=team, workspace=ws)
+    assert (await _check(client, machine, bob, "read", ["stack"])).json() == {"stack": True}
+    from sqlalchemy import delete
+
+    from zenpro.models import TeamMember
+
+    await db.execute(delete(TeamMember).where(TeamMember.user_id == bob.id))
+    await db.commit()
+    assert (await _check(client, machine, bob, "read", ["stack"])).json() == {"stack": False}
