@@ -2,15 +2,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from zenpro.authz.vocabulary import LEVEL_ACTIONS, LEVEL_TYPES, Level
 from zenpro.kit.schemas import Description, InputModel, ReadModel
 from zenpro.users.schemas import UserRead
 
-RoleName = Field(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9][A-Za-z0-9 \-_]*$")
+RoleName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9][A-Za-z0-9 \-_]*$"),
+    Field(description="Role name: letters, digits, spaces, '-' and '_'; unique in its org."),
+]
 
 
 class PermissionSet(InputModel):
@@ -49,7 +53,7 @@ def _validate_permissions(level: Level, permissions: list[PermissionSet]) -> Non
 
 class RoleCreate(InputModel):
     organization_id: uuid.UUID = Field(description="The organization the role belongs to.")
-    name: str = RoleName
+    name: RoleName
     description: Description | None = None
     level: Level = Field(description="organization, workspace or project.")
     permissions: list[PermissionSet] = Field(max_length=64, description="Explicit pairs.")
@@ -61,7 +65,7 @@ class RoleCreate(InputModel):
 
 
 class RoleUpdate(InputModel):
-    name: str | None = RoleName
+    name: RoleName | None = None
     description: Description | None = None
     permissions: list[PermissionSet] | None = Field(
         None, max_length=64, description="Replaces every pair; validated against the level."

@@ -1,0 +1,293 @@
+"""Custom roles, system roles, assignments and privilege escalation."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.fixtures.authz import assign, make_org, make_workspace
+from tests.fixtures.factories import bearer, make_user, token_for
+from zenpro.authz.vocabulary import ORG_ADMIN_ID, SYSTEM_ROLE_BY_NAME
+from zenpro.models import Organization, User
+
+MANAGER = SYSTEM_ROLE_BY_NAME["Organization Manager"].id
+MEMBER = SYSTEM_ROLE_BY_NAME["Organization Member"].id
+WS_ADMIN = SYSTEM_ROLE_BY_NAME["Workspace Admin"].id
+WS_DEV = SYSTEM_ROLE_BY_NAME["Workspace Developer"].id
+WS_VIEWER = SYSTEM_ROLE_BY_NAME["Workspace Viewer"].id
+
+
+def _role(org: Organization, **extra: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "organization_id": str(org.id),
+        "name": "deployers",
+        "level": "workspace",
+        "permissions": [{"resource_type": "pipeline", "actions": ["read", "create"]}],
+    }
+    body.update(extra)
+    return body
+
+
+async def test_system_roles_are_listed_and_read_only(
+    client: httpx.AsyncClient, db: AsyncSession, alice: User, alice_headers: dict[str, str]
+) -> None:
+    org = await make_org(db, alice)
+    r = await client.get(f"/organizations/{org.id}/roles", headers=alice_headers)
+    assert r.status_code == 200
+    names = {x["name"] for x in r.json()}
+    assert {"Organization Admin", "Workspace Viewer", "Project Admin"} <= names
+    admin_role = next(x for x in r.json() if x["name"] == "Organization Admin")
+    assert admin_role["system_managed"] is True
+    assert admin_role["organization_id"] is None
+    assert admin_role["type"] == "normal"
+    patch = await client.patch(f"/roles/{ORG_ADMIN_ID}", json={"name": "x"}, headers=alice_headers)
+    assert patch.status_code == 403
+    delete = await client.delete(f"/roles/{ORG_ADMIN_ID}", headers=alice_headers)
+    assert delete.status_code == 403
+    filtered = await client.get(
+        f"/organizations/{org.id}/roles", params={"level": "project"}, headers=alice_headers
+    )
+    assert {x["level"] for x in filtered.json()} == {"project"}
+
+
+async def test_custom_role_lifecycle(
+    client: httpx.AsyncClient, db: AsyncSession, alice: User, alice_headers: dict[str, str]
+) -> None:
+    org = await make_org(db, alice)
+    r = await client.post("/roles", json=_role(org), headers=alice_headers)
+    assert r.status_code == 201, r.text
+    role = r.json()
+    assert role["permissions"] == [{"resource_type": "pipeline", "actions": ["create", "read"]}]
+    dup = await client.post("/roles", json=_role(org), headers=alice_headers)
+    assert dup.status_code == 409
+    upd = await client.patch(
+        f"/roles/{role['id']}",
+        json={"permissions": [{"resource_type": "stack", "actions": ["read"]}]},
+        headers=alice_headers,
+    )
+    assert upd.status_code == 200
+    assert upd.json()["permissions"] == [{"resource_type": "stack", "actions": ["read"]}]
+    assert (await client.delete(f"/roles/{role['id']}", headers=alice_headers)).status_code == 200
+    assert (await client.get(f"/roles/{role['id']}", headers=alice_headers)).status_code == 404
+
+
+async def test_unknown_types_and_actions_are_422_naming_them(
+    client: httpx.AsyncClient, db: AsyncSession, alice: User, alice_headers: dict[str, str]
+) -> None:
+    org = await make_org(db, alice)
+    bad_type = _role(org, permissions=[{"resource_type": "spaceship", "actions": ["read"]}])
+    r = await client.post("/roles", json=bad_type, headers=alice_headers)
+    assert r.status_code == 422
+    assert "spaceship" in r.text
+    bad_action = _role(org, permissions=[{"resource_type": "stack", "actions": ["fly"]}])
+    r = await client.post("/roles", json=bad_action, headers=alice_headers)
+    assert r.status_code == 422
+    assert "fly" in r.text
+    # a project-level role cannot hold global (workspace-only) types
+    outside = _role(
+        org, level="project", permissions=[{"resource_type": "stack", "actions": ["read"]}]
+    )
+    r = await client.post("/roles", json=outside, headers=alice_headers)
+    assert r.status_code == 422
+    # an organization-level role cannot hold workspace types
+    org_level = _role(
+        org, level="organization", permissions=[{"resource_type": "stack", "actions": ["read"]}]
+    )
+    assert (await client.post("/roles", json=org_level, headers=alice_headers)).status_code == 422
+
+
+async def test_role_in_use_needs_force(
+    client: httpx.AsyncClient, db: AsyncSession, alice: User, alice_headers: dict[str, str]
+) -> None:
+    org = await make_org(db, alice)
+    ws = await make_workspace(db, org)
+    bob = await make_user(db, "bob")
+    role = (await client.post("/roles", json=_role(org), headers=alice_headers)).json()
+    r = await client.post(
+        f"/roles/{role['id']}/assignments",
+        params={"user_id": str(bob.id), "workspace_id": str(ws.id)},
+        headers=alice_headers,
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["user"]["username"] == "bob"
+    assert (await client.delete(f"/roles/{role['id']}", headers=alice_headers)).status_code == 409
+    forced = await client.delete(
+        f"/roles/{role['id']}", params={"force": "True"}, headers=alice_headers
+    )
+    assert forced.status_code == 200
+
+
+async def test_assignment_parameters_are_validated(
+    client: httpx.AsyncClient, db: AsyncSession, alice: User, alice_headers: dict[str, str]
+) -> None:
+    org = await make_org(db, alice)
+    ws = await make_workspace(db, org)
+    bob = await make_user(db, "bob")
+    base = f"/roles/{WS_VIEWER}/assignments"
+    none = await client.post(base, params={"workspace_id": str(ws.id)}, headers=alice_headers)
+    assert none.status_code == 422
+    two = await client.post(
+        base,
+        params={"user_id": str(bob.id), "team_id": str(uuid.uuid4()), "workspace_id": str(ws.id)},
+        headers=alice_headers,
+    )
+    assert two.status_code == 422
+    no_ws = await client.post(base, params={"user_id": str(bob.id)}, headers=alice_headers)
+    assert no_ws.status_code == 422
+    org_with_ws = await client.post(
+        f"/roles/{MEMBER}/assignments",
+        params={"user_id": str(bob.id), "workspace_id": str(ws.id)},
+        headers=alice_headers,
+    )
+    assert org_with_ws.status_code == 422
+    ok = await client.post(
+        base, params={"user_id": str(bob.id), "workspace_id": str(ws.id)}, headers=alice_headers
+    )
+    assert ok.status_code == 201
+    dup = await client.post(
+        base, params={"user_id": str(bob.id), "workspace_id": str(ws.id)}, headers=alice_headers
+    )
+    assert dup.status_code == 409
+    listed = await client.get(base, headers=alice_headers)
+    assert [a["user"]["username"] for a in listed.json()] == ["bob"]
+    gone = await client.delete(
+        base, params={"user_id": str(bob.id), "workspace_id": str(ws.id)}, headers=alice_headers
+    )
+    assert gone.status_code == 200
+    again = await client.delete(
+        base, params={"user_id": str(bob.id), "workspace_id": str(ws.id)}, headers=alice_headers
+    )
+    assert again.status_code == 404
+
+
+async def test_workspace_developer_cannot_assign_workspace_admin(
+    client: httpx.AsyncClient, db: AsyncSession, alice: User
+) -> None:
+    org = await make_org(db, alice)
+    ws = await make_workspace(db, org)
+    dev = await make_user(db, "dev")
+    target = await make_user(db, "target")
+    await assign(db, WS_DEV, org, user=dev, workspace=ws)
+    headers = bearer(await token_for(db, dev))
+    r = await client.post(
+        f"/roles/{WS_ADMIN}/assignments",
+        params={"user_id": str(target.id), "workspace_id": str(ws.id)},
+        headers=headers,
+    )
+    assert r.status_code == 403
+
+
+async def test_workspace_admin_assigns_within_what_they_hold(
+    client: httpx.AsyncClient, db: AsyncSession, alice: User
+) -> None:
+    org = await make_org(db, alice)
+    ws = await make_workspace(db, org)
+    wsadmin = await make_user(db, "wsadmin")
+    target = await make_user(db, "target")
+    await assign(db, WS_ADMIN, org, user=wsadmin, workspace=ws)
+    headers = bearer(await token_for(db, wsadmin))
+    ok = await client.post(
+        f"/roles/{WS_VIEWER}/assignments",
+        params={"user_id": str(target.id), "workspace_id": str(ws.id)},
+        headers=headers,
+    )
+    assert ok.status_code == 201, ok.text
+    org_role = await client.post(
+        f"/roles/{MANAGER}/assignments",
+        params={"user_id": str(target.id), "organization_id": str(org.id)},
+        headers=headers,
+    )
+    assert org_role.status_code == 403
+
+
+async def test_org_manager_cannot_make_org_admins(
+    client: httpx.AsyncClient, db: AsyncSession, alice: User
+) -> None:
+    org = await make_org(db, alice)
+    manager = await make_user(db, "manager")
+    target = await make_user(db, "target")
+    await assign(db, MANAGER, org, user=manager)
+    headers = bearer(await token_for(db, manager))
+    admin_grant = await client.post(
+        f"/roles/{ORG_ADMIN_ID}/assignments",
+        params={"user_id": str(target.id), "organization_id": str(org.id)},
+        headers=headers,
+    )
+    assert admin_grant.status_code == 403
+    member_grant = await client.post(
+        f"/roles/{MEMBER}/assignments",
+        params={"user_id": str(target.id), "organization_id": str(org.id)},
+        headers=headers,
+    )
+    assert member_grant.status_code == 201
+    perms = await client.get(
+        "/permissions",
+        params={"organization_id": str(org.id), "resource": ["organization", "billing"]},
+        headers=headers,
+    )
+    assert perms.status_code == 200
+    answers = {p["resource"]: set(p["actions"]) for p in perms.json()}
+    assert "delete" not in answers["organization"]
+    assert answers["billing"] == set()
+
+
+async def test_owner_keeps_org_admin(
+    client: httpx.AsyncClient, db: AsyncSession, alice: User, alice_headers: dict[str, str]
+) -> None:
+    org = await make_org(db, alice)
+    r = await client.delete(
+        f"/roles/{ORG_ADMIN_ID}/assignments",
+        params={"user_id": str(alice.id), "organization_id": str(org.id)},
+        headers=alice_headers,
+    )
+    assert r.status_code == 409
+
+
+async def test_strangers_get_404(
+    client: httpx.AsyncClient, db: AsyncSession, alice: User
+) -> None:
+    org = await make_org(db, alice)
+    ws = await make_workspace(db, org)
+    custom = await client.post(
+        "/roles", json=_role(org), headers=bearer(await token_for(db, alice))
+    )
+    stranger = await make_user(db, "stranger")
+    headers = bearer(await token_for(db, stranger))
+    assert (await client.get(f"/roles/{custom.json()['id']}", headers=headers)).status_code == 404
+    assert (
+        await client.get(f"/organizations/{org.id}/roles", headers=headers)
+    ).status_code == 404
+    r = await client.post(
+        f"/roles/{WS_VIEWER}/assignments",
+        params={"user_id": str(stranger.id), "workspace_id": str(ws.id)},
+        headers=headers,
+    )
+    assert r.status_code == 404
+    listed = await client.get(f"/roles/{WS_VIEWER}/assignments", headers=headers)
+    assert listed.json() == []
+    perms = await client.get(
+        "/permissions", params={"workspace_id": str(ws.id), "resource": "stack"}, headers=headers
+    )
+    assert perms.status_code == 404
+
+
+async def test_permissions_for_workspace_resources(
+    client: httpx.AsyncClient, db: AsyncSession, alice: User
+) -> None:
+    org = await make_org(db, alice)
+    ws = await make_workspace(db, org)
+    viewer = await make_user(db, "viewer")
+    await assign(db, WS_VIEWER, org, user=viewer, workspace=ws)
+    headers = bearer(await token_for(db, viewer))
+    r = await client.get(
+        "/permissions",
+        params={"workspace_id": str(ws.id), "resource": ["stack"], "action": "create"},
+        headers=headers,
+    )
+    assert r.json() == [{"resource": "stack", "action": "create", "allowed": False, "actions": None}]
+    r = await client.get(
+        "/permissions", params={"workspace_id": str(ws.id), "resource": "stack"}, headers=headers
+    )
+    assert r.json()[0]["actions"] == ["read"]
