@@ -1,0 +1,56 @@
+"""No stale in-process state: a revocation through one app instance flips the very next
+check_permissions answer on another instance sharing the database."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.conftest import BASE_URL, make_settings
+from tests.fixtures.authz import machine_token, make_org, make_workspace
+from tests.fixtures.factories import bearer, make_user
+from zenpro.authz.vocabulary import SYSTEM_ROLE_BY_NAME
+from zenpro.main import create_app
+from zenpro.models import User
+
+VIEWER = SYSTEM_ROLE_BY_NAME["Workspace Viewer"].id
+
+
+async def test_revocation_on_one_instance_is_seen_by_the_other(
+    client: httpx.AsyncClient,
+    db: AsyncSession,
+    database_url: str,
+    alice: User,
+    alice_headers: dict[str, str],
+) -> None:
+    org = await make_org(db, alice)
+    ws = await make_workspace(db, org)
+    bob = await make_user(db, "bob")
+    machine = bearer(await machine_token(db, ws))
+    other = create_app(make_settings(database_url))
+    async with other.router.lifespan_context(other):
+        transport = httpx.ASGITransport(app=other)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as second:
+            params = {"user_id": str(bob.id), "workspace_id": str(ws.id)}
+
+            async def check() -> bool:
+                r = await second.post(
+                    "/rbac/check_permissions",
+                    params={"user_id": str(bob.id), "action": "read"},
+                    json=["stack"],
+                    headers=machine,
+                )
+                assert r.status_code == 200
+                return bool(r.json()["stack"])
+
+            assert await check() is False
+            granted = await client.post(
+                f"/roles/{VIEWER}/assignments", params=params, headers=alice_headers
+            )
+            assert granted.status_code == 201
+            assert await check() is True
+            revoked = await client.delete(
+                f"/roles/{VIEWER}/assignments", params=params, headers=alice_headers
+            )
+            assert revoked.status_code == 200
+            assert await check() is False
