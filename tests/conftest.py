@@ -26,6 +26,8 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "base_url": BASE_URL,
         "reconciler_enabled": False,
         "log_level": "WARNING",
+        # The shared app serves the whole suite from one IP; tests/ratelimit turns it on.
+        "ratelimit_enabled": False,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

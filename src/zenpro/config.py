@@ -70,6 +70,47 @@ class Settings(BaseSettings):
     reconcile_interval_seconds: float = Field(2.0, gt=0)
     reconciler_enabled: bool = True
     cors_origins: list[str] = Field(default_factory=list)
+    # Programmatic access (issue 5)
+    device_code_minutes: int = Field(10, ge=1, description="Lifetime of a device-flow code.")
+    device_interval_seconds: int = Field(
+        5, ge=1, description="How often the CLI may poll during the device flow."
+    )
+    entitlement_limits: dict[str, int] = Field(
+        default_factory=dict,
+        description='Per-organization limits, JSON {"feature": max} (e.g. {"pipeline": 100}); '
+        "a feature at its limit answers 402.",
+    )
+    # Rate limiting (docs/ratelimit.md). Limits use the `limits` notation ("600/minute",
+    # "10 per 5 minutes"), checked at start. Storage: memory, or Redis when redis_url is set.
+    ratelimit_enabled: bool = Field(True, description="Turn rate limiting on or off.")
+    ratelimit_default: str = Field(
+        "600/minute", description="Users and API keys: per principal per route."
+    )
+    ratelimit_anonymous: str = Field("120/minute", description="Anonymous calls: per client IP.")
+    ratelimit_login_ip: str = Field(
+        "20/minute", description="Login and device authorization: per client IP."
+    )
+    ratelimit_login_account: str = Field(
+        "10/minute", description="Login and device authorization: per target account."
+    )
+    ratelimit_machine: str = Field(
+        "6000/minute", description="Workspace machine tokens: per workspace per route."
+    )
+    ratelimit_fail_closed: bool = Field(
+        False, description="On a Redis outage answer 503 instead of serving unlimited."
+    )
+    ratelimit_storage_timeout: float = Field(
+        0.5, gt=0, description="Seconds a Redis rate-limit call may take before it counts as down."
+    )
+
+    @field_validator("admin_password")
+    @classmethod
+    def _admin_password(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is None or v.get_secret_value() == "":
+            return None  # empty means unset: a password is generated
+        if not 8 <= len(v.get_secret_value()) <= 256:
+            raise ValueError("ZENPRO_ADMIN_PASSWORD must have 8 to 256 characters")
+        return v
 
     @field_validator("database_url")
     @classmethod

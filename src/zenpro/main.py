@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from zenpro import __version__, ratelimit
+from zenpro import __version__, docs, ratelimit
 from zenpro.auth import device
 from zenpro.auth import endpoints as auth_endpoints
 from zenpro.auth import pages as auth_pages
@@ -134,11 +134,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=_lifespan(settings),
+        docs_url=None,  # served by zenpro.docs with local assets
+        redoc_url=None,
         swagger_ui_parameters={"withCredentials": True, "persistAuthorization": False},
     )
     app.state.settings = settings
     _install_error_handlers(app)
     app.include_router(ops_router)
+    docs.install(app)
     app.include_router(auth_endpoints.router)
     app.include_router(auth_pages.router)
     # Fixed /users/... paths go before /users/{user_id}.

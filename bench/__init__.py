@@ -1,0 +1,1 @@
+"""Load benchmarks (not tests): `make bench` / `python -m bench --help`."""
