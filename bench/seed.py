@@ -210,45 +210,51 @@ async def _credentials(
     session = SESSION_PREFIX + uuid.uuid4().hex + uuid.uuid4().hex
     machine = MACHINE_PREFIX + uuid.uuid4().hex + uuid.uuid4().hex
     api_key = API_KEY_PREFIX + uuid.uuid4().hex + uuid.uuid4().hex
-    later = now + timedelta(days=1)
+    token: dict[str, Any] = {
+        "device_id": None,
+        "idle_minutes": None,
+        "user_agent": None,
+        "ip": None,
+        "created": now,
+        "last_used": now,
+        "expires": now + timedelta(days=1),
+    }
     await _bulk(
         engine,
         Token,
         [
             {
+                **token,
                 "id": uuid.uuid4(),
                 "kind": "session",
                 "token_hash": hash_secret(session),
                 "user_id": me,
-                "created": now,
-                "last_used": now,
-                "expires": later,
+                "workspace_id": None,
             },
             {
+                **token,
                 "id": uuid.uuid4(),
                 "kind": "machine",
                 "token_hash": hash_secret(machine),
+                "user_id": None,
                 "workspace_id": ws,
-                "created": now,
-                "last_used": now,
-                "expires": later,
             },
         ],
     )
-    await _bulk(
-        engine,
-        APIKey,
-        [
-            {
-                "id": uuid.uuid4(),
-                "user_id": me,
-                "name": "bench",
-                "key_hash": hash_secret(api_key),
-                "hint": hint(api_key),
-                "active": True,
-                "created": now,
-                "updated": now,
-            }
-        ],
-    )
+    key: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "user_id": me,
+        "name": "bench",
+        "key_hash": hash_secret(api_key),
+        "hint": hint(api_key),
+        "active": True,
+        "created": now,
+        "updated": now,
+        "description": None,
+        "previous_key_hash": None,
+        "previous_expires": None,
+        "expires": None,
+        "last_used": None,
+    }
+    await _bulk(engine, APIKey, [key])
     return Seeded("bench-0", me, PASSWORD, session, api_key, machine, org, ws, project)
