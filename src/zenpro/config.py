@@ -52,8 +52,12 @@ class Settings(BaseSettings):
     admin_password: SecretStr | None = Field(
         None, description="Password of the `admin` user created on first start."
     )
-    db_pool_size: int = Field(10, ge=1)
-    db_pool_timeout: float = Field(5.0, gt=0)
+    db_pool_size: int = Field(
+        20, ge=1, description="Database connections per process (no overflow)."
+    )
+    db_pool_timeout: float = Field(
+        5.0, gt=0, description="Seconds to wait for a free connection before a 503."
+    )
     password_hash_concurrency: int = Field(
         2, ge=1, description="How many password hashes may run at once (threads)."
     )

@@ -1,7 +1,222 @@
-"""Device authorization flow (RFC 8628): /auth/device_authorization and /devices/verify."""
+"""Device authorization flow (RFC 8628): /auth/device_authorization, /devices/verify and
+the devices a user authorized (/users/me/devices)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from html import escape
+from typing import Annotated
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from zenpro.auth import devices
+from zenpro.auth import repository as repo
+from zenpro.auth.deps import CurrentHuman, OptionalPrincipal
+from zenpro.auth.endpoints import NO_STORE
+from zenpro.auth.pages import render
+from zenpro.auth.principal import Kind, Principal
+from zenpro.auth.schemas import DeviceAuthorization, DeviceRead
+from zenpro.authz.checker import load_grants
+from zenpro.authz.guards import Public
+from zenpro.errors import BadRequest, Forbidden, NotAuthenticated, NotFound, error_responses
+from zenpro.kit.db import utcnow
+from zenpro.kit.deps import DB, AppSettings
+from zenpro.kit.net import client_ip
+from zenpro.kit.schemas import Empty
+from zenpro.models import Device, Workspace
 
 router = APIRouter(tags=["auth"])
+VERIFY_PATH = "/devices/verify"
+
+
+@router.post(
+    "/auth/device_authorization",
+    response_model=DeviceAuthorization,
+    summary="Start a device login (RFC 8628)",
+    description="Form-encoded `client_id` (UUID) and optional `device_id` (UUID, to "
+    "re-authorize a known device). The user confirms `user_code` at `verification_uri` "
+    "(relative to this API's URL) while the client polls `POST /auth/login` with "
+    "`grant_type=urn:ietf:params:oauth:grant-type:device_code`.",
+    operation_id="device_authorization",
+    dependencies=[Public],
+    responses=error_responses(BadRequest),
+)
+async def device_authorization(
+    request: Request,
+    response: Response,
+    db: DB,
+    settings: AppSettings,
+    client_id: Annotated[uuid.UUID, Form(description="The client's id (a UUID).")],
+    device_id: Annotated[uuid.UUID | None, Form(description="A device id to reuse.")] = None,
+) -> DeviceAuthorization:
+    device, code = await devices.start(
+        db,
+        settings,
+        client_id,
+        device_id,
+        user_agent=request.headers.get("user-agent"),
+        ip=client_ip(request.scope, settings),
+    )
+    response.headers.update(NO_STORE)
+    return DeviceAuthorization(
+        device_code=code,
+        user_code=device.user_code,
+        verification_uri=VERIFY_PATH,
+        verification_uri_complete=f"{VERIFY_PATH}?user_code={quote(device.user_code)}",
+        expires_in=int((device.expires - utcnow()).total_seconds()),
+        interval=device.interval,
+    )
+
+
+def _login_redirect(request: Request) -> RedirectResponse:
+    target = VERIFY_PATH
+    if request.url.query:
+        target += "?" + request.url.query
+    return RedirectResponse(
+        "/login?" + urlencode({"next": target}), status_code=303, headers=NO_STORE
+    )
+
+
+async def _choices(db: DB, principal: Principal) -> list[Workspace]:
+    if principal.is_superuser:
+        return await repo.live_workspaces(db, None)
+    grants = await load_grants(db, principal)
+    return await repo.live_workspaces(db, set(grants.member_workspaces))
+
+
+def _matches(ws: Workspace, hint: str | None) -> bool:
+    return bool(hint) and hint in (ws.name, str(ws.id))
+
+
+def _verify_form(
+    user_code: str,
+    choices: list[Workspace],
+    hint: str | None,
+    error: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    err = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
+    if not choices:
+        body = f"""
+<h1>Authorize a device</h1>
+{err}
+<p class="error" role="alert">You are not a member of any workspace yet: ask an
+organization admin to add you to one, then run the login again.</p>"""
+        return render("Authorize a device", body, status)
+    options = "\n".join(
+        f'<option value="{ws.id}"{" selected" if _matches(ws, hint) else ""}>'
+        f"{escape(ws.display_name or ws.name)} ({escape(ws.name)})</option>"
+        for ws in choices
+    )
+    body = f"""
+<h1>Authorize a device</h1>
+<p class="sub">A ZenML client asks to act on your behalf. Only continue if you started
+this login and the code below matches the one it shows.</p>
+{err}
+<form method="post" action="{VERIFY_PATH}">
+  <label for="user_code">Code shown by the client</label>
+  <input id="user_code" name="user_code" value="{escape(user_code)}" required
+         autocomplete="off" autofocus>
+  <label for="workspace_id">Workspace</label>
+  <select id="workspace_id" name="workspace_id">
+{options}
+  </select>
+  <button type="submit" name="action" value="approve">Approve</button>
+  <button type="submit" name="action" value="deny" class="secondary">Deny</button>
+</form>"""
+    return render("Authorize a device", body, status)
+
+
+@router.get(
+    VERIFY_PATH,
+    response_class=HTMLResponse,
+    summary="Device verification page",
+    description="HTML: the logged-in user confirms the user code and picks a workspace "
+    "(pre-selected by `workspace`, a name or id). Logged-out users go through /login.",
+    operation_id="device_verify_page",
+    responses={303: {"description": "Not logged in: redirect to /login."}},
+)
+async def verify_page(
+    request: Request,
+    db: DB,
+    principal: OptionalPrincipal,
+    user_code: Annotated[str, Query(max_length=32, description="The user code.")] = "",
+    workspace: Annotated[
+        str | None, Query(max_length=255, description="Workspace name or id.")
+    ] = None,
+) -> Response:
+    if principal is None or principal.kind is not Kind.user:
+        return _login_redirect(request)
+    return _verify_form(user_code, await _choices(db, principal), workspace)
+
+
+@router.post(
+    VERIFY_PATH,
+    response_class=HTMLResponse,
+    summary="Approve or deny a device",
+    description="Form post from the verification page (same origin only).",
+    operation_id="device_verify_submit",
+    responses={303: {"description": "Not logged in: redirect to /login."}},
+)
+async def verify_submit(
+    request: Request,
+    db: DB,
+    principal: OptionalPrincipal,
+    user_code: Annotated[str, Form(max_length=32)],
+    action: Annotated[str, Form(max_length=16)],
+    workspace_id: Annotated[str | None, Form(max_length=64)] = None,
+) -> Response:
+    if principal is None or principal.kind is not Kind.user:
+        return _login_redirect(request)
+    assert principal.user_id is not None
+    choices = await _choices(db, principal)
+    device = await devices.pending(db, user_code)
+    if device is None:
+        msg = "Unknown or expired code: check it, or start the login again."
+        return _verify_form(user_code, choices, workspace_id, msg, 400)
+    if action == "deny":
+        await devices.decide(db, device, principal.user_id, None, approve=False)
+        return render(
+            "Device denied",
+            '<h1>Device denied</h1><p class="ok">The login was '
+            "refused. You can close this window.</p>",
+        )
+    chosen = next((ws for ws in choices if str(ws.id) == workspace_id), None)
+    if action != "approve" or chosen is None:
+        return _verify_form(user_code, choices, workspace_id, "Pick one of your workspaces.", 400)
+    await devices.decide(db, device, principal.user_id, chosen, approve=True)
+    body = (
+        f'<h1>Device approved</h1><p class="ok">The client is now logged in to workspace '
+        f"<strong>{escape(chosen.name)}</strong>. You can close this window and return to "
+        "it.</p>"
+    )
+    return render("Device approved", body)
+
+
+@router.get(
+    "/users/me/devices",
+    response_model=list[DeviceRead],
+    summary="List my devices",
+    description="Clients (CLIs) the current user authorized through the device flow.",
+    operation_id="list_my_devices",
+    responses=error_responses(NotAuthenticated, Forbidden),
+)
+async def list_my_devices(db: DB, actor: CurrentHuman) -> list[Device]:
+    assert actor.user_id is not None
+    return await devices.list_mine(db, actor.user_id)
+
+
+@router.delete(
+    "/users/me/devices/{device_id}",
+    response_model=Empty,
+    summary="Revoke one of my devices",
+    description="Deletes the device and every token issued to it.",
+    operation_id="revoke_my_device",
+    responses=error_responses(NotAuthenticated, Forbidden, NotFound),
+)
+async def revoke_my_device(db: DB, actor: CurrentHuman, device_id: uuid.UUID) -> Empty:
+    assert actor.user_id is not None
+    await devices.revoke(db, actor.user_id, device_id)
+    return Empty()

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import JSONResponse
 
+from zenpro.auth import devices, service
 from zenpro.auth import repository as repo
-from zenpro.auth import service
 from zenpro.auth.deps import COOKIE_NAME, CurrentPrincipal, CurrentUser
 from zenpro.auth.principal import Principal
 from zenpro.auth.schemas import OAuthError, SessionRead, TokenResponse
@@ -42,20 +42,35 @@ def oauth_error(error: str, description: str, status: int = 400) -> JSONResponse
     return JSONResponse(body.model_dump(), status_code=status, headers=NO_STORE)
 
 
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() or None if scheme.lower() == "bearer" else None
+
+
 @router.post(
     "/auth/login",
     response_model=TokenResponse,
     response_model_exclude_none=True,
     summary="Log in (OAuth token endpoint)",
     description=(
-        "Form-encoded. Dispatches on its fields (spec §4): `username`+`password` "
-        "(local login; also sets the session cookie)."
+        "Form-encoded. Dispatches on its fields (spec §4):\n"
+        "- `username`+`password` (no grant or `password`): local login; also sets the "
+        "session cookie;\n"
+        "- no `grant_type`, `password=<ZENPROKEY_ key>` (also sent as Bearer): exchange "
+        "an API key for an access token;\n"
+        "- `grant_type=client_credentials`, `client_id=<workspace id>`, "
+        "`client_secret=<enrollment key>`, `audience`: workspace machine token;\n"
+        f"- `grant_type={DEVICE_GRANT}`, `client_id`, `device_code`: device poll; "
+        "errors are 400 with only the OAuth keys."
     ),
     operation_id="login",
     dependencies=[Public],
     responses={
-        **error_responses(NotAuthenticated),
-        400: {"model": OAuthError, "description": "OAuth error (unsupported grant)"},
+        **error_responses(NotAuthenticated, Forbidden),
+        400: {"model": OAuthError, "description": "OAuth error (device poll, bad grant)"},
     },
 )
 async def login(
@@ -66,23 +81,70 @@ async def login(
     username: Annotated[str | None, Form(max_length=255)] = None,
     password: Annotated[str | None, Form(max_length=1024)] = None,
     grant_type: Annotated[str | None, Form(max_length=128)] = None,
+    client_id: Annotated[str | None, Form(max_length=64)] = None,
+    client_secret: Annotated[str | None, Form(max_length=1024)] = None,
+    audience: Annotated[str | None, Form(max_length=1024)] = None,
+    device_code: Annotated[str | None, Form(max_length=1024)] = None,
 ) -> TokenResponse | JSONResponse:
     response.headers.update(NO_STORE)
+    user_agent = request.headers.get("user-agent")
+    ip = client_ip(request.scope, settings)
+    if grant_type == "client_credentials":
+        if not client_id or not client_secret:
+            return oauth_error("invalid_request", "Send client_id and client_secret")
+        issued = await service.login_machine(db, settings, client_id, client_secret)
+        return TokenResponse(access_token=issued.secret, expires_in=issued.expires_in)
+    if grant_type == DEVICE_GRANT:
+        return await _device_poll(db, settings, client_id, device_code)
     if grant_type in (None, "", "password") and username and password is not None:
         issued, _user = await service.login_password(
-            db,
-            settings,
-            username,
-            password,
-            user_agent=request.headers.get("user-agent"),
-            ip=client_ip(request.scope, settings),
+            db, settings, username, password, user_agent=user_agent, ip=ip
         )
         set_session_cookie(response, settings, issued)
         return TokenResponse(access_token=issued.secret, expires_in=issued.expires_in)
+    if grant_type in (None, "") and (password or _bearer(request)):
+        key = password or _bearer(request) or ""
+        issued = await service.login_api_key(db, settings, key, user_agent=user_agent, ip=ip)
+        return TokenResponse(access_token=issued.secret, expires_in=issued.expires_in)
     return oauth_error(
         "unsupported_grant_type",
-        "Send username and password (form-encoded) to log in",
+        "Send username and password, an API key as password, client credentials or a "
+        "device code (form-encoded)",
     )
+
+
+async def _device_poll(
+    db: DB, settings: Settings, client_id: str | None, device_code: str | None
+) -> TokenResponse | JSONResponse:
+    if not client_id or not device_code:
+        return oauth_error("invalid_request", "Send client_id and device_code")
+    try:
+        issued, device = await devices.poll(db, settings, client_id, device_code)
+    except devices.DeviceGrantError as exc:
+        # Returned, not raised: the request still commits last_poll (slow_down).
+        return oauth_error(exc.error, exc.description)
+    metadata = {"tenant_id": str(device.workspace_id)} if device.workspace_id else None
+    return TokenResponse(
+        access_token=issued.secret,
+        expires_in=issued.expires_in,
+        device_id=device.id,
+        device_metadata=metadata,
+    )
+
+
+@router.get(
+    "/auth/api_token",
+    response_model=TokenResponse,
+    response_model_exclude_none=True,
+    summary="Get an API token",
+    description="A one-hour access token for the current user, for scripts.",
+    operation_id="get_api_token",
+    responses=error_responses(NotAuthenticated, Forbidden),
+)
+async def get_api_token(response: Response, db: DB, actor: CurrentUser) -> TokenResponse:
+    issued = await service.api_token(db, actor)
+    response.headers.update(NO_STORE)
+    return TokenResponse(access_token=issued.secret, expires_in=issued.expires_in)
 
 
 @router.post(

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zenpro.models import APIKey, Token, User, Workspace
+from zenpro.models import APIKey, Device, Token, User, Workspace
 
 
 async def add_token(db: AsyncSession, token: Token) -> Token:
@@ -72,3 +72,84 @@ async def get_user_token(db: AsyncSession, user_id: uuid.UUID, token_id: uuid.UU
 
 async def user_by_username(db: AsyncSession, username: str) -> User | None:
     return (await db.scalars(select(User).where(User.username == username))).first()
+
+
+async def user_by_id(db: AsyncSession, user_id: uuid.UUID) -> User | None:
+    return await db.get(User, user_id)
+
+
+# --- API keys -------------------------------------------------------------------------
+
+
+async def touch_api_key(db: AsyncSession, key_id: uuid.UUID, when: datetime) -> None:
+    await db.execute(update(APIKey).where(APIKey.id == key_id).values(last_used=when))
+
+
+async def list_api_keys(db: AsyncSession, user_id: uuid.UUID) -> list[APIKey]:
+    stmt = select(APIKey).where(APIKey.user_id == user_id).order_by(APIKey.created, APIKey.id)
+    return list((await db.scalars(stmt)).all())
+
+
+async def get_api_key(db: AsyncSession, user_id: uuid.UUID, key_id: uuid.UUID) -> APIKey | None:
+    stmt = select(APIKey).where(APIKey.id == key_id, APIKey.user_id == user_id)
+    return (await db.scalars(stmt)).first()
+
+
+async def delete_api_tokens(db: AsyncSession, user_id: uuid.UUID) -> None:
+    """Tokens exchanged from keys (kind ``api``) are not linked to one key, so revoking a
+    key ends every ``api`` token of its owner: safe, at the cost of a re-exchange."""
+    await db.execute(delete(Token).where(Token.user_id == user_id, Token.kind == "api"))
+
+
+# --- Devices --------------------------------------------------------------------------
+
+
+async def add_device(db: AsyncSession, device: Device) -> Device:
+    db.add(device)
+    await db.flush()
+    return device
+
+
+async def get_device(db: AsyncSession, device_id: uuid.UUID) -> Device | None:
+    return await db.get(Device, device_id)
+
+
+async def device_by_code(db: AsyncSession, code_hash: str) -> Device | None:
+    stmt = select(Device).where(Device.device_code_hash == code_hash).with_for_update()
+    return (await db.scalars(stmt)).first()
+
+
+async def pending_device_by_user_code(
+    db: AsyncSession, user_code: str, now: datetime
+) -> Device | None:
+    stmt = select(Device).where(
+        Device.user_code == user_code, Device.status == "pending", Device.expires > now
+    )
+    return (await db.scalars(stmt)).first()
+
+
+async def user_devices(db: AsyncSession, user_id: uuid.UUID) -> list[Device]:
+    stmt = select(Device).where(Device.user_id == user_id).order_by(Device.created, Device.id)
+    return list((await db.scalars(stmt)).all())
+
+
+async def delete_device(db: AsyncSession, device_id: uuid.UUID) -> None:
+    await db.execute(delete(Token).where(Token.device_id == device_id))
+    await db.execute(delete(Device).where(Device.id == device_id))
+
+
+# --- Workspaces (as seen by credentials) -----------------------------------------------
+
+
+async def get_workspace(db: AsyncSession, workspace_id: uuid.UUID) -> Workspace | None:
+    return await db.get(Workspace, workspace_id)
+
+
+async def live_workspaces(db: AsyncSession, ids: set[uuid.UUID] | None) -> list[Workspace]:
+    """Workspaces a user may pick on the device page (``None``: all, for superusers)."""
+    stmt = select(Workspace).where(Workspace.status.notin_(("deleted", "deactivated")))
+    if ids is not None:
+        if not ids:
+            return []
+        stmt = stmt.where(Workspace.id.in_(ids))
+    return list((await db.scalars(stmt.order_by(Workspace.name))).all())

@@ -6,6 +6,7 @@ one, or deactivating or deleting its user, takes effect on the next request ever
 
 from __future__ import annotations
 
+import hmac
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,7 +24,7 @@ from zenpro.auth.secrets import (
     new_secret,
 )
 from zenpro.config import Settings
-from zenpro.errors import NotAuthenticated
+from zenpro.errors import Forbidden, NotAuthenticated
 from zenpro.kit.db import utcnow
 from zenpro.models import APIKey, Token, User, Workspace
 
@@ -144,6 +145,9 @@ async def resolve_api_key(db: AsyncSession, raw: str) -> tuple[APIKey, User]:
         raise NotAuthenticated("This API key has expired")
     if not user.is_active:
         raise NotAuthenticated("The account of this API key is deactivated")
+    if key.last_used is None or now - key.last_used > TOUCH_EVERY:
+        await repo.touch_api_key(db, key.id, now)
+        key.last_used = now
     return key, user
 
 
@@ -181,3 +185,60 @@ def _workspace_principal(token: Token, workspace: Workspace) -> Principal:
 async def logout(db: AsyncSession, principal: Principal) -> None:
     if principal.token_id is not None:
         await repo.delete_token(db, principal.token_id)
+
+
+async def login_api_key(
+    db: AsyncSession,
+    settings: Settings,
+    raw: str,
+    *,
+    user_agent: str | None,
+    ip: str | None,
+) -> Issued:
+    """Exchange a ``ZENPROKEY_`` key (PAT or service-account key) for an access token
+    (kind ``api``), as the ZenML client does before its first Pro API call."""
+    _key, user = await resolve_api_key(db, raw)
+    return await issue_token(
+        db,
+        Credential.api,
+        timedelta(minutes=settings.token_lifetime_minutes),
+        user_id=user.id,
+        user_agent=user_agent,
+        ip=ip,
+    )
+
+
+async def login_machine(
+    db: AsyncSession, settings: Settings, client_id: str, client_secret: str
+) -> Issued:
+    """``client_credentials``: a workspace server proves its enrollment key and gets a
+    machine token. Wrong id or secret → 401 (alike); a deactivated or deleted workspace →
+    403, told only to a caller who holds its secret."""
+    try:
+        workspace_id = uuid.UUID(client_id)
+    except ValueError:
+        workspace_id = None
+    workspace = await repo.get_workspace(db, workspace_id) if workspace_id else None
+    expected = workspace.enrollment_key_hash if workspace else None
+    if (
+        workspace is None
+        or not expected
+        or not hmac.compare_digest(expected, hash_secret(client_secret))
+    ):
+        raise NotAuthenticated("Invalid workspace client id or secret")
+    if workspace.status in ("deleted", "deactivated") or workspace.desired_state in (
+        "deleted",
+        "deactivated",
+    ):
+        raise Forbidden(f"Workspace {workspace.name} is {workspace.status}: it may not log in")
+    return await issue_token(
+        db,
+        Credential.machine,
+        timedelta(minutes=settings.token_lifetime_minutes),
+        workspace_id=workspace.id,
+    )
+
+
+async def api_token(db: AsyncSession, principal: Principal) -> Issued:
+    """``GET /auth/api_token``: a one-hour token for the caller, for scripts."""
+    return await issue_token(db, Credential.api, timedelta(hours=1), user_id=principal.user_id)

@@ -1,7 +1,149 @@
-"""/machine endpoints."""
+"""What workspace servers call ([wire], spec §5 and §9): their status, user
+authorization, entitlements and usage events.
+
+``/users/authorize_server`` is registered here, before the users router, so that it wins
+over ``/users/{user_id}``.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from typing import Annotated
 
-router = APIRouter(tags=["machine"])
+from fastapi import APIRouter, Header, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from zenpro.auth.deps import CurrentPrincipal, CurrentUser, WorkspaceMachine
+from zenpro.errors import (
+    Forbidden,
+    NotAuthenticated,
+    NotFound,
+    SubscriptionLimit,
+    error_responses,
+)
+from zenpro.kit.deps import DB, AppSettings
+from zenpro.machine import service
+from zenpro.users.schemas import UserRead
+
+router = APIRouter(tags=["workspace servers"])
+
+
+class WorkspaceStatus(BaseModel):
+    id: uuid.UUID = Field(description="Workspace id.")
+    status: str = Field(description="The workspace status (now `available`).")
+    server_url: str | None = Field(description="Recorded from `zenml-server-url`.")
+    server_version: str | None = Field(description="Recorded from `zenml-server-version`.")
+
+
+class Entitlement(BaseModel):
+    organization_id: uuid.UUID = Field(description="The organization.")
+    feature: str = Field(description="The feature asked about.")
+    allowed: bool = Field(description="Always true in a 200 (a reached limit is a 402).")
+    limit: int | None = Field(description="Configured maximum (null: unlimited).")
+    usage: int = Field(description="Current use, summed over the organization's workspaces.")
+
+
+class UsageMetadata(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    workspace_id: uuid.UUID | None = Field(None, description="The reporting workspace.")
+    resource_id: uuid.UUID | None = Field(None, description="The created/deleted resource.")
+
+
+class UsageEvent(BaseModel):
+    """Sent by a workspace after creating (+1) or deleting (-1) a reportable resource."""
+
+    model_config = ConfigDict(extra="allow")
+
+    organization_id: uuid.UUID = Field(description="The workspace's organization.")
+    feature: Annotated[str, Field(min_length=1, max_length=64, description="Feature name.")]
+    total: int = Field(ge=-1000, le=1000, description="+1 on create, -1 on delete.")
+    metadata: UsageMetadata = Field(default_factory=UsageMetadata)
+
+
+class UsageCounts(BaseModel):
+    workspace_id: uuid.UUID = Field(description="The workspace counted.")
+    feature: str = Field(description="The feature counted.")
+    count: int = Field(description="The workspace's count after this event.")
+
+
+@router.patch(
+    "/workspace_status",
+    response_model=WorkspaceStatus,
+    summary="Report a workspace server's status",
+    description="Machine token only, no body: records the `zenml-server-url` and "
+    "`zenml-server-version` headers and marks the workspace `available`.",
+    operation_id="update_workspace_status",
+    responses=error_responses(NotAuthenticated, Forbidden),
+)
+async def workspace_status(
+    db: DB,
+    machine: WorkspaceMachine,
+    zenml_server_url: Annotated[str | None, Header(max_length=1024)] = None,
+    zenml_server_version: Annotated[str | None, Header(max_length=64)] = None,
+) -> WorkspaceStatus:
+    assert machine.workspace_id is not None
+    ws = await service.record_status(
+        db, machine.workspace_id, zenml_server_url, zenml_server_version
+    )
+    return WorkspaceStatus(
+        id=ws.id, status=ws.status, server_url=ws.server_url, server_version=ws.server_version
+    )
+
+
+@router.get(
+    "/users/authorize_server",
+    response_model=UserRead,
+    summary="Authorize a user on a workspace server",
+    description="Called by a workspace server with the *user's* Bearer (session, device "
+    "or API token, or a raw `ZENPROKEY_` key). Returns the user (with `email` for humans) "
+    "when they are a member of the workspace; 403 otherwise or when it is deactivated.",
+    operation_id="authorize_server",
+    responses=error_responses(NotAuthenticated, Forbidden, NotFound),
+)
+async def authorize_server(
+    db: DB,
+    actor: CurrentUser,
+    server_id: Annotated[str, Query(max_length=64, description="The workspace id.")],
+) -> UserRead:
+    return await service.authorize_server(db, actor, server_id)
+
+
+@router.get(
+    "/organizations/{organization_id}/entitlement/{feature}",
+    response_model=Entitlement,
+    summary="Check an entitlement",
+    description="May the organization create one more `feature` (project, pipeline, "
+    "pipeline_run, model, …)? 200 when yes, 402 when a configured limit is reached. "
+    "For the organization's workspace servers and members.",
+    operation_id="get_entitlement",
+    responses=error_responses(NotAuthenticated, Forbidden, NotFound, SubscriptionLimit),
+)
+async def entitlement(
+    db: DB,
+    settings: AppSettings,
+    actor: CurrentPrincipal,
+    organization_id: uuid.UUID,
+    feature: Annotated[str, Path(max_length=64)],
+) -> Entitlement:
+    limit, usage = await service.entitlement(db, settings, actor, organization_id, feature)
+    return Entitlement(
+        organization_id=organization_id, feature=feature, allowed=True, limit=limit, usage=usage
+    )
+
+
+@router.post(
+    "/usage-event",
+    response_model=UsageCounts,
+    summary="Report a usage event",
+    description="Machine token only: adds `total` to the workspace's `usage_counts[feature]` "
+    "(atomically, never below zero).",
+    operation_id="usage_event",
+    responses=error_responses(NotAuthenticated, Forbidden),
+)
+async def usage_event(db: DB, machine: WorkspaceMachine, body: UsageEvent) -> UsageCounts:
+    count = await service.usage_event(
+        db, machine, body.organization_id, body.metadata.workspace_id, body.feature, body.total
+    )
+    assert machine.workspace_id is not None
+    return UsageCounts(workspace_id=machine.workspace_id, feature=body.feature, count=count)

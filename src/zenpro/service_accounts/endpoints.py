@@ -1,7 +1,198 @@
-"""/service_accounts endpoints."""
+"""/organizations/{organization_id}/service_accounts: org-owned accounts and their keys.
+
+Guarded by the organization-level ``service_account`` permission (create/read/update/
+delete); a caller outside the organization gets 404.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from typing import Annotated
 
-router = APIRouter(tags=["service_accounts"])
+from fastapi import APIRouter, Body, Depends
+
+from zenpro.auth import keys
+from zenpro.auth.schemas import (
+    APIKeyCreate,
+    APIKeyRead,
+    APIKeyRotate,
+    APIKeyUpdate,
+    APIKeyWithSecret,
+)
+from zenpro.authz.guards import Scoped
+from zenpro.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotAuthenticated,
+    NotFound,
+    error_responses,
+)
+from zenpro.kit.deps import DB
+from zenpro.kit.schemas import Empty
+from zenpro.models import APIKey, Organization, User
+from zenpro.organizations.deps import org_guard
+from zenpro.service_accounts import service
+from zenpro.service_accounts.schemas import (
+    ServiceAccountCreate,
+    ServiceAccountRead,
+    ServiceAccountUpdate,
+)
+
+router = APIRouter(
+    prefix="/organizations/{organization_id}/service_accounts", tags=["service accounts"]
+)
+ERRORS = (NotAuthenticated, Forbidden, NotFound)
+SA = "/{sa_id_or_username}"
+KEY = SA + "/api_keys/{key_id}"
+
+Creator = Annotated[Scoped[Organization], Depends(org_guard("service_account", "create"))]
+Reader = Annotated[Scoped[Organization], Depends(org_guard("service_account", "read"))]
+Updater = Annotated[Scoped[Organization], Depends(org_guard("service_account", "update"))]
+Deleter = Annotated[Scoped[Organization], Depends(org_guard("service_account", "delete"))]
+
+
+def _org(scoped: Scoped[Organization]) -> uuid.UUID:
+    return scoped.target.organization_id
+
+
+@router.get(
+    "",
+    response_model=list[ServiceAccountRead],
+    summary="List service accounts",
+    operation_id="list_service_accounts",
+    responses=error_responses(*ERRORS),
+)
+async def list_service_accounts(db: DB, scoped: Reader) -> list[User]:
+    return await service.list_in(db, _org(scoped))
+
+
+@router.post(
+    "",
+    response_model=ServiceAccountRead,
+    status_code=201,
+    summary="Create a service account",
+    description="It becomes an Organization Member; give it workspace roles to use ZenML.",
+    operation_id="create_service_account",
+    responses=error_responses(BadRequest, *ERRORS, Conflict),
+)
+async def create_service_account(db: DB, scoped: Creator, body: ServiceAccountCreate) -> User:
+    return await service.create(db, _org(scoped), body)
+
+
+@router.get(
+    SA,
+    response_model=ServiceAccountRead,
+    summary="Get a service account",
+    description="By id or name.",
+    operation_id="get_service_account",
+    responses=error_responses(*ERRORS),
+)
+async def get_service_account(db: DB, scoped: Reader, sa_id_or_username: str) -> User:
+    return await service.find(db, _org(scoped), sa_id_or_username)
+
+
+@router.patch(
+    SA,
+    response_model=ServiceAccountRead,
+    summary="Update a service account",
+    description="`is_active: false` deactivates it: all its keys and tokens stop at once.",
+    operation_id="update_service_account",
+    responses=error_responses(BadRequest, *ERRORS, Conflict),
+)
+async def update_service_account(
+    db: DB, scoped: Updater, sa_id_or_username: str, body: ServiceAccountUpdate
+) -> User:
+    sa = await service.find(db, _org(scoped), sa_id_or_username)
+    return await service.update(db, sa, body)
+
+
+@router.delete(
+    SA,
+    response_model=Empty,
+    summary="Delete a service account",
+    description="Deletes it with its keys, tokens and role assignments.",
+    operation_id="delete_service_account",
+    responses=error_responses(*ERRORS, Conflict),
+)
+async def delete_service_account(db: DB, scoped: Deleter, sa_id_or_username: str) -> Empty:
+    await service.delete(db, await service.find(db, _org(scoped), sa_id_or_username))
+    return Empty()
+
+
+@router.get(
+    SA + "/api_keys",
+    response_model=list[APIKeyRead],
+    summary="List a service account's API keys",
+    operation_id="list_service_account_api_keys",
+    responses=error_responses(*ERRORS),
+)
+async def list_sa_keys(db: DB, scoped: Reader, sa_id_or_username: str) -> list[APIKey]:
+    sa = await service.find(db, _org(scoped), sa_id_or_username)
+    return await keys.list_keys(db, sa.id)
+
+
+@router.post(
+    SA + "/api_keys",
+    response_model=APIKeyWithSecret,
+    status_code=201,
+    summary="Create an API key for a service account",
+    description="Returns the `ZENPROKEY_` secret once, in `key`.",
+    operation_id="create_service_account_api_key",
+    responses=error_responses(BadRequest, *ERRORS),
+)
+async def create_sa_key(
+    db: DB, scoped: Updater, sa_id_or_username: str, body: APIKeyCreate
+) -> APIKeyWithSecret:
+    sa = await service.find(db, _org(scoped), sa_id_or_username)
+    new = await keys.create_key(db, sa.id, body)
+    return APIKeyWithSecret.of(new.key, new.secret)
+
+
+@router.patch(
+    KEY,
+    response_model=APIKeyRead,
+    summary="Update a service account's API key",
+    operation_id="update_service_account_api_key",
+    responses=error_responses(BadRequest, *ERRORS),
+)
+async def update_sa_key(
+    db: DB, scoped: Updater, sa_id_or_username: str, key_id: uuid.UUID, body: APIKeyUpdate
+) -> APIKey:
+    sa = await service.find(db, _org(scoped), sa_id_or_username)
+    return await keys.update_key(db, sa.id, key_id, body)
+
+
+@router.delete(
+    KEY,
+    response_model=Empty,
+    summary="Delete a service account's API key",
+    operation_id="delete_service_account_api_key",
+    responses=error_responses(*ERRORS),
+)
+async def delete_sa_key(
+    db: DB, scoped: Updater, sa_id_or_username: str, key_id: uuid.UUID
+) -> Empty:
+    sa = await service.find(db, _org(scoped), sa_id_or_username)
+    await keys.delete_key(db, sa.id, key_id)
+    return Empty()
+
+
+@router.post(
+    KEY + "/rotate",
+    response_model=APIKeyWithSecret,
+    summary="Rotate a service account's API key",
+    description="A new secret, shown once; the old one keeps working for `retain_period_minutes`.",
+    operation_id="rotate_service_account_api_key",
+    responses=error_responses(BadRequest, *ERRORS),
+)
+async def rotate_sa_key(
+    db: DB,
+    scoped: Updater,
+    sa_id_or_username: str,
+    key_id: uuid.UUID,
+    body: Annotated[APIKeyRotate | None, Body()] = None,
+) -> APIKeyWithSecret:
+    sa = await service.find(db, _org(scoped), sa_id_or_username)
+    new = await keys.rotate_key(db, sa.id, key_id, body or APIKeyRotate())
+    return APIKeyWithSecret.of(new.key, new.secret)

@@ -1,7 +1,172 @@
-"""/teams endpoints."""
+"""/teams and /organizations/{id}/teams (spec §5)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+
+from zenpro.authz.guards import Authenticated
+from zenpro.errors import Conflict, Forbidden, NotAuthenticated, NotFound, error_responses
+from zenpro.kit.deps import DB
+from zenpro.kit.pagination import Page, fetch_page, set_page_headers
+from zenpro.kit.schemas import Empty
+from zenpro.models import Team
+from zenpro.organizations.deps import OrgRead
+from zenpro.teams import repository as repo
+from zenpro.teams import service
+from zenpro.teams.deps import TeamDelete, TeamRead, TeamUpdate
+from zenpro.teams.schemas import TeamCreate, TeamMemberRead
+from zenpro.teams.schemas import TeamRead as TeamOut
+from zenpro.teams.schemas import TeamUpdate as TeamUpdateBody
 
 router = APIRouter(tags=["teams"])
+AUTH_ERRORS = (NotAuthenticated, Forbidden)
+UserIdQuery = Annotated[uuid.UUID | None, Query(description="A user (or invitation_id).")]
+InvitationIdQuery = Annotated[
+    uuid.UUID | None, Query(description="A pending invitation (or user_id).")
+]
+
+
+def _exactly_one(user_id: uuid.UUID | None, invitation_id: uuid.UUID | None) -> None:
+    if (user_id is None) == (invitation_id is None):
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("query", "user_id"),
+                    "msg": "Give exactly one of user_id and invitation_id",
+                    "type": "value_error",
+                }
+            ]
+        )
+
+
+@router.post(
+    "/teams",
+    response_model=TeamOut,
+    status_code=201,
+    summary="Create a team",
+    operation_id="create_team",
+    responses=error_responses(*AUTH_ERRORS, NotFound, Conflict),
+)
+async def create_team(db: DB, access: Authenticated, body: TeamCreate) -> TeamOut:
+    team = await service.create(db, access, body)
+    return await service.one(db, team)
+
+
+@router.get(
+    "/organizations/{organization_id}/teams",
+    response_model=list[TeamOut],
+    summary="List an organization's teams",
+    description="All of them for roles that read teams; otherwise the caller's own teams. "
+    "Bare JSON array; `X-Total-Count` and `Link` headers.",
+    operation_id="list_organization_teams",
+    responses=error_responses(*AUTH_ERRORS, NotFound),
+)
+async def list_teams(
+    request: Request,
+    response: Response,
+    db: DB,
+    scoped: OrgRead,
+    organization_id: str,
+    page: Page,
+) -> list[TeamOut]:
+    org = scoped.obj
+    sees_all = scoped.access.grants.org_allows(org.id, "team", "read")
+    stmt = repo.list_stmt(org.id, None if sees_all else scoped.access.user_id)
+    items, total = await fetch_page(db, stmt, page, Team.created, Team.id)
+    set_page_headers(request, response, page, total)
+    return await service.to_read(db, items)
+
+
+@router.get(
+    "/teams/{team_id}",
+    response_model=TeamOut,
+    summary="Get a team",
+    operation_id="get_team",
+    responses=error_responses(*AUTH_ERRORS, NotFound),
+)
+async def get_team(db: DB, scoped: TeamRead) -> TeamOut:
+    return await service.one(db, scoped.obj)
+
+
+@router.patch(
+    "/teams/{team_id}",
+    response_model=TeamOut,
+    summary="Update a team",
+    operation_id="update_team",
+    responses=error_responses(*AUTH_ERRORS, NotFound, Conflict),
+)
+async def update_team(db: DB, scoped: TeamUpdate, body: TeamUpdateBody) -> TeamOut:
+    team = await service.update(db, scoped.obj, body)
+    return await service.one(db, team)
+
+
+@router.delete(
+    "/teams/{team_id}",
+    response_model=Empty,
+    summary="Delete a team",
+    description="Its memberships and role assignments go with it.",
+    operation_id="delete_team",
+    responses=error_responses(*AUTH_ERRORS, NotFound),
+)
+async def delete_team(db: DB, scoped: TeamDelete) -> Empty:
+    await service.delete(db, scoped.obj)
+    return Empty()
+
+
+@router.get(
+    "/teams/{team_id}/members",
+    response_model=list[TeamMemberRead],
+    summary="List a team's members",
+    description="Users and pending invitations. Bare JSON array.",
+    operation_id="list_team_members",
+    responses=error_responses(*AUTH_ERRORS, NotFound),
+)
+async def list_team_members(
+    request: Request, response: Response, db: DB, scoped: TeamRead, page: Page
+) -> list[TeamMemberRead]:
+    members = await service.members(db, scoped.obj)
+    set_page_headers(request, response, page, len(members))
+    return members[page.offset : page.offset + page.limit]
+
+
+@router.post(
+    "/teams/{team_id}/members",
+    response_model=Empty,
+    summary="Add a team member",
+    description="Exactly one of `user_id` (someone already in the organization) and "
+    "`invitation_id` (a pending invitation of the organization); 409 if already a member.",
+    operation_id="add_team_member",
+    responses=error_responses(*AUTH_ERRORS, NotFound, Conflict),
+)
+async def add_team_member(
+    db: DB,
+    scoped: TeamUpdate,
+    user_id: UserIdQuery = None,
+    invitation_id: InvitationIdQuery = None,
+) -> Empty:
+    _exactly_one(user_id, invitation_id)
+    await service.add_member(db, scoped.access, scoped.obj, user_id, invitation_id)
+    return Empty()
+
+
+@router.delete(
+    "/teams/{team_id}/members",
+    response_model=Empty,
+    summary="Remove a team member",
+    description="Exactly one of `user_id` and `invitation_id`.",
+    operation_id="remove_team_member",
+    responses=error_responses(*AUTH_ERRORS, NotFound),
+)
+async def remove_team_member(
+    db: DB,
+    scoped: TeamUpdate,
+    user_id: UserIdQuery = None,
+    invitation_id: InvitationIdQuery = None,
+) -> Empty:
+    _exactly_one(user_id, invitation_id)
+    await service.remove_member(db, scoped.obj, user_id, invitation_id)
+    return Empty()

@@ -1,7 +1,103 @@
-"""/users/me/api_keys: personal access tokens."""
+"""/users/me/api_keys: personal access tokens (``ZENPROKEY_…``), shown once."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from typing import Annotated
 
-router = APIRouter(tags=["api keys"])
+from fastapi import APIRouter, Body
+
+from zenpro.auth import keys
+from zenpro.auth.deps import CurrentHuman
+from zenpro.auth.principal import Principal
+from zenpro.auth.schemas import (
+    APIKeyCreate,
+    APIKeyRead,
+    APIKeyRotate,
+    APIKeyUpdate,
+    APIKeyWithSecret,
+)
+from zenpro.errors import BadRequest, Forbidden, NotAuthenticated, NotFound, error_responses
+from zenpro.kit.deps import DB
+from zenpro.kit.schemas import Empty
+from zenpro.models import APIKey
+
+router = APIRouter(prefix="/users/me/api_keys", tags=["api keys"])
+AUTH_ERRORS = (NotAuthenticated, Forbidden)
+
+
+def _me(actor: Principal) -> uuid.UUID:
+    assert actor.user_id is not None
+    return actor.user_id
+
+
+@router.get(
+    "",
+    response_model=list[APIKeyRead],
+    summary="List my API keys",
+    description="Personal access tokens of the current user; never the secrets.",
+    operation_id="list_my_api_keys",
+    responses=error_responses(*AUTH_ERRORS),
+)
+async def list_my_keys(db: DB, actor: CurrentHuman) -> list[APIKey]:
+    return await keys.list_keys(db, _me(actor))
+
+
+@router.post(
+    "",
+    response_model=APIKeyWithSecret,
+    status_code=201,
+    summary="Create a personal access token",
+    description="Returns the `ZENPROKEY_` secret once, in `key`. Use it as a Bearer token, "
+    "or exchange it at `POST /auth/login` (form `password=<key>`).",
+    operation_id="create_my_api_key",
+    responses=error_responses(BadRequest, *AUTH_ERRORS),
+)
+async def create_my_key(db: DB, actor: CurrentHuman, body: APIKeyCreate) -> APIKeyWithSecret:
+    new = await keys.create_key(db, _me(actor), body)
+    return APIKeyWithSecret.of(new.key, new.secret)
+
+
+@router.patch(
+    "/{key_id}",
+    response_model=APIKeyRead,
+    summary="Update one of my API keys",
+    description="Rename, describe, deactivate/reactivate or set a new lifetime.",
+    operation_id="update_my_api_key",
+    responses=error_responses(BadRequest, *AUTH_ERRORS, NotFound),
+)
+async def update_my_key(
+    db: DB, actor: CurrentHuman, key_id: uuid.UUID, body: APIKeyUpdate
+) -> APIKey:
+    return await keys.update_key(db, _me(actor), key_id, body)
+
+
+@router.delete(
+    "/{key_id}",
+    response_model=Empty,
+    summary="Delete one of my API keys",
+    description="The key stops working at once.",
+    operation_id="delete_my_api_key",
+    responses=error_responses(*AUTH_ERRORS, NotFound),
+)
+async def delete_my_key(db: DB, actor: CurrentHuman, key_id: uuid.UUID) -> Empty:
+    await keys.delete_key(db, _me(actor), key_id)
+    return Empty()
+
+
+@router.post(
+    "/{key_id}/rotate",
+    response_model=APIKeyWithSecret,
+    summary="Rotate one of my API keys",
+    description="A new secret, shown once; the old one keeps working for `retain_period_minutes`.",
+    operation_id="rotate_my_api_key",
+    responses=error_responses(BadRequest, *AUTH_ERRORS, NotFound),
+)
+async def rotate_my_key(
+    db: DB,
+    actor: CurrentHuman,
+    key_id: uuid.UUID,
+    body: Annotated[APIKeyRotate | None, Body()] = None,
+) -> APIKeyWithSecret:
+    new = await keys.rotate_key(db, _me(actor), key_id, body or APIKeyRotate())
+    return APIKeyWithSecret.of(new.key, new.secret)

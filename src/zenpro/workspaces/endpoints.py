@@ -1,7 +1,251 @@
-"""/workspaces endpoints."""
+"""/workspaces and the deprecated, identical /tenants (spec §5). The list and get shapes
+are [wire]: the ZenML CLI calls them."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+
+from zenpro.authz.guards import Authenticated
+from zenpro.errors import Conflict, Forbidden, NotAuthenticated, NotFound, error_responses
+from zenpro.kit.deps import DB, AppSettings
+from zenpro.kit.pagination import Page, fetch_page, set_page_headers
+from zenpro.kit.schemas import Empty
+from zenpro.models import Workspace
+from zenpro.organizations.deps import OrgRead
+from zenpro.organizations.schemas import MemberRead
+from zenpro.workspaces import repository as repo
+from zenpro.workspaces import service
+from zenpro.workspaces.deps import WsByIdOrName, WsDelete, WsRead, WsUpdate
+from zenpro.workspaces.schemas import (
+    Status,
+    WorkspaceCreate,
+    WorkspaceRead,
+    WorkspaceUpdate,
+    WorkspaceWithKey,
+)
 
 router = APIRouter(tags=["workspaces"])
+AUTH_ERRORS = (NotAuthenticated, Forbidden)
+LIST_DESCRIPTION = (
+    "Workspaces visible to the caller: those they are a member of, plus every workspace of "
+    "an organization where their role reads workspaces. `member_only=True` keeps only the "
+    "first kind. Deleted workspaces are listed only with `status=deleted`. Bare JSON array; "
+    "`X-Total-Count` and `Link` headers."
+)
+
+
+async def _list(
+    request: Request,
+    response: Response,
+    db: DB,
+    access: Authenticated,
+    page: Page,
+    filters: repo.Filters,
+    member_only: bool,
+) -> list[WorkspaceRead]:
+    stmt = service.list_stmt(access, filters, member_only)
+    items, total = await fetch_page(db, stmt, page, Workspace.created, Workspace.id)
+    set_page_headers(request, response, page, total)
+    return await service.to_read(db, items)
+
+
+async def list_workspaces(
+    request: Request,
+    response: Response,
+    db: DB,
+    access: Authenticated,
+    page: Page,
+    workspace_id: Annotated[uuid.UUID | None, Query(description="Workspace id.")] = None,
+    tenant_id: Annotated[uuid.UUID | None, Query(description="Alias of workspace_id.")] = None,
+    workspace_name: Annotated[str | None, Query(max_length=50, description="Name.")] = None,
+    tenant_name: Annotated[str | None, Query(max_length=50, description="Alias.")] = None,
+    url: Annotated[
+        str | None, Query(max_length=1024, description="Server URL; a trailing / is ignored.")
+    ] = None,
+    organization_id: Annotated[uuid.UUID | None, Query(description="Organization.")] = None,
+    status: Annotated[Status | None, Query(description="Status (deleted: only then).")] = None,
+    is_managed: Annotated[bool | None, Query(description="Managed or enrolled.")] = None,
+    owner_id: Annotated[uuid.UUID | None, Query(description="Creator's user id.")] = None,
+    member_only: Annotated[bool, Query(description="Only workspaces I am a member of.")] = False,
+) -> list[WorkspaceRead]:
+    filters = repo.Filters(
+        workspace_id=workspace_id or tenant_id,
+        workspace_name=workspace_name or tenant_name,
+        url=url,
+        organization_id=organization_id,
+        status=status.value if status else None,
+        is_managed=is_managed,
+        owner_id=owner_id,
+    )
+    return await _list(request, response, db, access, page, filters, member_only)
+
+
+async def list_org_workspaces(
+    request: Request,
+    response: Response,
+    db: DB,
+    scoped: OrgRead,
+    page: Page,
+    organization_id: uuid.UUID,
+    status: Annotated[Status | None, Query(description="Status (deleted: only then).")] = None,
+    member_only: Annotated[bool, Query(description="Only workspaces I am a member of.")] = False,
+) -> list[WorkspaceRead]:
+    filters = repo.Filters(organization_id=scoped.obj.id, status=status.value if status else None)
+    return await _list(request, response, db, scoped.access, page, filters, member_only)
+
+
+async def create_workspace(
+    db: DB,
+    access: Authenticated,
+    settings: AppSettings,
+    body: WorkspaceCreate,
+    enroll: Annotated[
+        bool, Query(description="Externally run: returns a one-time enrollment_key.")
+    ] = False,
+) -> WorkspaceWithKey:
+    ws, key = await service.create(db, access, body, enroll, settings)
+    return await service.with_key(db, ws, key)
+
+
+async def get_workspace(db: DB, scoped: WsByIdOrName) -> WorkspaceRead:
+    return (await service.to_read(db, [scoped.obj]))[0]
+
+
+async def update_workspace(
+    db: DB, scoped: WsUpdate, workspace_id: str, body: WorkspaceUpdate
+) -> WorkspaceRead:
+    ws = await service.update(db, scoped.obj, body)
+    return (await service.to_read(db, [ws]))[0]
+
+
+async def delete_workspace(db: DB, scoped: WsDelete, workspace_id: str) -> Empty:
+    await service.delete(db, scoped.obj)
+    return Empty()
+
+
+async def list_workspace_members(
+    request: Request, response: Response, db: DB, scoped: WsRead, workspace_id: str, page: Page
+) -> list[MemberRead]:
+    members = await service.members(db, scoped.obj)
+    set_page_headers(request, response, page, len(members))
+    return members[page.offset : page.offset + page.limit]
+
+
+async def rotate_enrollment_key(db: DB, scoped: WsUpdate, workspace_id: str) -> WorkspaceWithKey:
+    key = await service.rotate_key(db, scoped.obj)
+    return await service.with_key(db, scoped.obj, key)
+
+
+def _add(
+    path: str,
+    method: str,
+    endpoint: Callable[..., Any],
+    op: str,
+    summary: str,
+    errors: tuple[type[Any], ...],
+    **kwargs: Any,
+) -> None:
+    """Register at /workspaces… and (deprecated) at /tenants…, same handler."""
+    for prefix, suffix, deprecated in (
+        ("workspaces", "workspace", False),
+        ("tenants", "tenant", True),
+    ):
+        router.add_api_route(
+            path.format(ws=prefix),
+            endpoint,
+            methods=[method],
+            operation_id=op.format(ws=suffix),
+            summary=summary + (" (deprecated alias)" if deprecated else ""),
+            deprecated=deprecated or None,
+            responses=error_responses(*AUTH_ERRORS, *errors),
+            **kwargs,
+        )
+
+
+_add(
+    "/{ws}",
+    "GET",
+    list_workspaces,
+    "list_{ws}s",
+    "List workspaces",
+    (),
+    response_model=list[WorkspaceRead],
+    description=LIST_DESCRIPTION + " `tenant_id`/`tenant_name` are aliases.",
+)
+_add(
+    "/{ws}",
+    "POST",
+    create_workspace,
+    "create_{ws}",
+    "Create a workspace",
+    (NotFound, Conflict),
+    response_model=WorkspaceWithKey,
+    status_code=201,
+    description="Starts `pending`; the reconciler makes it available. With `enroll=true` "
+    "the workspace runs elsewhere (`is_managed=false`) and the response carries its "
+    "`enrollment_key`, shown only this once.",
+)
+_add(
+    "/{ws}/{{id_or_name}}",
+    "GET",
+    get_workspace,
+    "get_{ws}",
+    "Get a workspace by id or name",
+    (NotFound,),
+    response_model=WorkspaceRead,
+)
+_add(
+    "/{ws}/{{workspace_id}}",
+    "PATCH",
+    update_workspace,
+    "update_{ws}",
+    "Update a workspace",
+    (NotFound, Conflict),
+    response_model=WorkspaceRead,
+    description="`desired_state`: `deactivated`, `available` (reactivate or retry a "
+    "failed one) or `deleted`. A deleted workspace cannot be changed (409).",
+)
+_add(
+    "/{ws}/{{workspace_id}}",
+    "DELETE",
+    delete_workspace,
+    "delete_{ws}",
+    "Delete a workspace",
+    (NotFound, Conflict),
+    response_model=Empty,
+    description="Status becomes `deleted` at once; the record is kept and its name freed.",
+)
+_add(
+    "/{ws}/{{workspace_id}}/members",
+    "GET",
+    list_workspace_members,
+    "list_{ws}_members",
+    "List workspace members",
+    (NotFound,),
+    response_model=list[MemberRead],
+    description="Users with a workspace role (directly or through a team), or a share.",
+)
+_add(
+    "/{ws}/{{workspace_id}}/enrollment_key",
+    "POST",
+    rotate_enrollment_key,
+    "rotate_{ws}_enrollment_key",
+    "Rotate a workspace's enrollment key",
+    (NotFound, Conflict),
+    response_model=WorkspaceWithKey,
+    description="The old key stops working at once; the new one is shown only here.",
+)
+_add(
+    "/organizations/{{organization_id}}/{ws}",
+    "GET",
+    list_org_workspaces,
+    "list_organization_{ws}s",
+    "List an organization's workspaces",
+    (NotFound,),
+    response_model=list[WorkspaceRead],
+    description=LIST_DESCRIPTION,
+)

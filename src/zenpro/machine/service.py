@@ -1,0 +1,112 @@
+"""Rules for what workspace servers ask of the control plane."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zenpro.auth.principal import Kind, Principal
+from zenpro.authz.checker import load_grants
+from zenpro.config import Settings
+from zenpro.errors import Forbidden, NotFound, SubscriptionLimit
+from zenpro.models import User, Workspace
+from zenpro.users.schemas import UserRead
+from zenpro.workspaces.lifecycle import record_server_status
+
+GONE = ("deleted",)
+OFF = ("deactivated",)
+
+
+async def record_status(
+    db: AsyncSession, workspace_id: uuid.UUID, url: str | None, version: str | None
+) -> Workspace:
+    """``PATCH /workspace_status``: the workspaces domain records the headers and moves an
+    enrolled workspace to ``available``."""
+    ws = await db.get(Workspace, workspace_id)
+    if ws is None or ws.status in GONE:
+        raise NotFound(f"Workspace {workspace_id} not found")
+    if ws.status in OFF:
+        raise Forbidden(f"Workspace {ws.name} is {ws.status}")
+    server_url = url.rstrip("/") if url else (ws.server_url or "")
+    return await record_server_status(db, workspace_id, server_url, version)
+
+
+async def _workspace(db: AsyncSession, raw: str) -> Workspace:
+    try:
+        ws = await db.get(Workspace, uuid.UUID(raw))
+    except ValueError:
+        ws = None
+    if ws is None or ws.status in GONE:
+        raise NotFound(f"Workspace {raw!r} not found")
+    return ws
+
+
+async def authorize_server(db: AsyncSession, actor: Principal, server_id: str) -> UserRead:
+    """The user a workspace server should log in, if they may use that workspace.
+
+    Humans always carry an ``email``: a workspace refuses the second login of a user
+    without one ([wire] §3.5), so an address-less account gets a stable placeholder."""
+    ws = await _workspace(db, server_id)
+    if ws.status in OFF or ws.desired_state in OFF:
+        raise Forbidden(f"Workspace {ws.name} is deactivated")
+    grants = await load_grants(db, actor)
+    if not grants.in_workspace(ws.id):
+        raise Forbidden(f"You are not a member of workspace {ws.name}")
+    user = await db.get(User, actor.user_id)
+    if user is None:
+        raise NotFound("Your user no longer exists")
+    body = UserRead.model_validate(user)
+    if not user.is_service_account and not user.email:
+        body = body.model_copy(update={"email": f"{user.username}@users.noreply.zenpro"})
+    return body
+
+
+async def entitlement(
+    db: AsyncSession, settings: Settings, actor: Principal, org_id: uuid.UUID, feature: str
+) -> tuple[int | None, int]:
+    if actor.kind is Kind.workspace:
+        if actor.organization_id != org_id:
+            raise Forbidden("A workspace may only ask about its own organization")
+    elif not (await load_grants(db, actor)).in_org(org_id):
+        raise NotFound(f"Organization {org_id} not found")
+    limit = settings.entitlement_limits.get(feature)
+    usage = await _org_usage(db, org_id, feature)
+    if limit is not None and usage >= limit:
+        raise SubscriptionLimit(
+            f"Your subscription reached its {feature} limit ({limit}): delete some or "
+            "ask the operator to raise ZENPRO_ENTITLEMENT_LIMITS"
+        )
+    return limit, usage
+
+
+async def _org_usage(db: AsyncSession, org_id: uuid.UUID, feature: str) -> int:
+    stmt = select(Workspace.usage_counts).where(
+        Workspace.organization_id == org_id, Workspace.status != "deleted"
+    )
+    return sum(int((counts or {}).get(feature, 0)) for counts in (await db.scalars(stmt)).all())
+
+
+async def usage_event(
+    db: AsyncSession,
+    machine: Principal,
+    org_id: uuid.UUID,
+    workspace_id: uuid.UUID | None,
+    feature: str,
+    total: int,
+) -> int:
+    """Add ``total`` to the workspace's counter under a row lock (PostgreSQL ``FOR
+    UPDATE``; SQLite transactions here are ``BEGIN IMMEDIATE``, already serialized)."""
+    if org_id != machine.organization_id or (
+        workspace_id is not None and workspace_id != machine.workspace_id
+    ):
+        raise Forbidden("A workspace may only report its own usage")
+    ws = await db.get(Workspace, machine.workspace_id, with_for_update=True, populate_existing=True)
+    if ws is None:
+        raise NotFound("Workspace not found")
+    counts = dict(ws.usage_counts or {})
+    counts[feature] = max(0, int(counts.get(feature, 0)) + total)
+    ws.usage_counts = counts
+    await db.flush()
+    return counts[feature]

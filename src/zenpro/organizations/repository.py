@@ -1,0 +1,170 @@
+"""All SQL about organizations and their members."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Select, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zenpro.authz.membership import org_ids_of
+from zenpro.kit.schemas import is_slug
+from zenpro.models import (
+    Invitation,
+    Organization,
+    Role,
+    RoleAssignment,
+    Share,
+    Team,
+    TeamMember,
+    User,
+    Workspace,
+)
+
+
+async def get(db: AsyncSession, org_id: uuid.UUID) -> Organization | None:
+    return await db.get(Organization, org_id)
+
+
+async def find(db: AsyncSession, id_or_name: str) -> Organization | None:
+    """By UUID, else by name (names are slugs, so never UUID-shaped by accident)."""
+    try:
+        return await db.get(Organization, uuid.UUID(id_or_name))
+    except ValueError:
+        pass
+    if not is_slug(id_or_name):
+        return None
+    return await db.scalar(select(Organization).where(Organization.name == id_or_name))
+
+
+async def name_taken(db: AsyncSession, name: str) -> bool:
+    return (await db.scalar(select(Organization.id).where(Organization.name == name))) is not None
+
+
+async def count_owned(db: AsyncSession, user_id: uuid.UUID) -> int:
+    stmt = select(func.count()).select_from(Organization).where(Organization.owner_id == user_id)
+    return int(await db.scalar(stmt) or 0)
+
+
+def list_stmt(
+    viewer_id: uuid.UUID | None, *, name: str | None, owner_id: uuid.UUID | None
+) -> Select[Any]:
+    """Organizations visible to ``viewer_id`` (None: all, for superusers)."""
+    stmt = select(Organization)
+    if viewer_id is not None:
+        stmt = stmt.where(Organization.id.in_(org_ids_of(viewer_id)))
+    if name is not None:
+        stmt = stmt.where(Organization.name == name)
+    if owner_id is not None:
+        stmt = stmt.where(Organization.owner_id == owner_id)
+    return stmt
+
+
+async def users_by_id(db: AsyncSession, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, User]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = await db.scalars(select(User).where(User.id.in_(wanted)))
+    return {u.id: u for u in rows}
+
+
+async def orgs_by_id(db: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Organization]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = await db.scalars(select(Organization).where(Organization.id.in_(wanted)))
+    return {o.id: o for o in rows}
+
+
+async def has_live_workspaces(db: AsyncSession, org_id: uuid.UUID) -> bool:
+    stmt = select(Workspace.id).where(
+        Workspace.organization_id == org_id, Workspace.status != "deleted"
+    )
+    return (await db.scalar(stmt.limit(1))) is not None
+
+
+async def delete_org(db: AsyncSession, org: Organization) -> None:
+    # Workspaces, teams, invitations, custom roles, assignments and service accounts
+    # go with it through ON DELETE CASCADE.
+    await db.delete(org)
+    await db.flush()
+
+
+async def org_roles_by_subject(
+    db: AsyncSession, org_id: uuid.UUID
+) -> dict[tuple[str, uuid.UUID], list[Role]]:
+    """Organization-scope roles in ``org_id``, keyed by ("user"|"team"|"invitation", id)."""
+    stmt = (
+        select(RoleAssignment, Role)
+        .join(Role, Role.id == RoleAssignment.role_id)
+        .where(
+            RoleAssignment.organization_id == org_id,
+            RoleAssignment.workspace_id.is_(None),
+            RoleAssignment.project_id.is_(None),
+        )
+        .order_by(Role.name)
+    )
+    out: dict[tuple[str, uuid.UUID], list[Role]] = {}
+    for ra, role in (await db.execute(stmt)).all():
+        key = _subject(ra)
+        out.setdefault(key, []).append(role)
+    return out
+
+
+def _subject(ra: RoleAssignment) -> tuple[str, uuid.UUID]:
+    if ra.user_id is not None:
+        return ("user", ra.user_id)
+    if ra.team_id is not None:
+        return ("team", ra.team_id)
+    assert ra.invitation_id is not None
+    return ("invitation", ra.invitation_id)
+
+
+async def member_users(db: AsyncSession, org_id: uuid.UUID) -> list[User]:
+    """Users and service accounts belonging to the org (any assignment, team, or SA)."""
+    teams = select(Team.id).where(Team.organization_id == org_id)
+    ids = (
+        select(RoleAssignment.user_id)
+        .where(RoleAssignment.organization_id == org_id, RoleAssignment.user_id.isnot(None))
+        .union(
+            select(TeamMember.user_id).where(
+                TeamMember.team_id.in_(teams), TeamMember.user_id.isnot(None)
+            ),
+            select(User.id).where(User.organization_id == org_id),
+        )
+    )
+    stmt = select(User).where(User.id.in_(ids)).order_by(User.created, User.id)
+    return list(await db.scalars(stmt))
+
+
+async def teams_of(db: AsyncSession, org_id: uuid.UUID) -> list[Team]:
+    stmt = select(Team).where(Team.organization_id == org_id).order_by(Team.created, Team.id)
+    return list(await db.scalars(stmt))
+
+
+async def pending_invitations(db: AsyncSession, org_id: uuid.UUID) -> list[Invitation]:
+    stmt = (
+        select(Invitation)
+        .where(Invitation.organization_id == org_id, Invitation.accepted.is_(False))
+        .order_by(Invitation.created, Invitation.id)
+    )
+    return list(await db.scalars(stmt))
+
+
+async def remove_member(db: AsyncSession, org_id: uuid.UUID, user_id: uuid.UUID) -> int:
+    """Every assignment (any scope), team membership and share of the user in the org."""
+    teams = select(Team.id).where(Team.organization_id == org_id)
+    workspaces = select(Workspace.id).where(Workspace.organization_id == org_id)
+    removed = 0
+    for stmt in (
+        delete(RoleAssignment).where(
+            RoleAssignment.organization_id == org_id, RoleAssignment.user_id == user_id
+        ),
+        delete(TeamMember).where(TeamMember.team_id.in_(teams), TeamMember.user_id == user_id),
+        delete(Share).where(Share.workspace_id.in_(workspaces), Share.user_id == user_id),
+    ):
+        result: Any = await db.execute(stmt.execution_options(synchronize_session=False))
+        removed += int(result.rowcount or 0)
+    return removed

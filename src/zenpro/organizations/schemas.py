@@ -1,0 +1,73 @@
+"""Organization and membership schemas (spec §3)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from zenpro.kit.schemas import Description, DisplayName, InputModel, ReadModel, Slug, Url
+from zenpro.users.schemas import UserRead
+
+
+class OrganizationRead(ReadModel):
+    """An organization with its owner."""
+
+    id: uuid.UUID = Field(description="Organization id.")
+    name: str = Field(description="Unique slug.")
+    display_name: str | None = Field(description="Free-text name.")
+    description: str | None = Field(description="Description.")
+    logo_url: str | None = Field(description="Logo image URL.")
+    owner: UserRead = Field(description="The owner (holds Organization Admin).")
+    created: datetime = Field(description="Creation time (UTC).")
+    updated: datetime = Field(description="Last update (UTC).")
+    has_active_subscription: bool | None = Field(None, description="Always null: no billing.")
+    trial_expiry: int | None = Field(None, description="Always null: no trials.")
+
+
+class OrganizationCreate(InputModel):
+    name: Slug
+    display_name: DisplayName | None = Field(None, description="Free-text name.")
+    description: Description | None = Field(None, description="Description.")
+    logo_url: Url | None = Field(None, description="Logo image URL.")
+
+
+class OrganizationUpdate(InputModel):
+    name: Slug | None = None
+    display_name: DisplayName | None = Field(None, description="Free-text name.")
+    description: Description | None = Field(None, description="Description.")
+    logo_url: Url | None = Field(None, description="Logo image URL.")
+
+
+class RoleRef(ReadModel):
+    """The role part of an assignment, as members lists show it."""
+
+    id: uuid.UUID = Field(description="Role id.")
+    name: str = Field(description="Role name.")
+    level: str = Field(description="organization, workspace or project.")
+
+
+class MemberType(StrEnum):
+    user = "user"
+    service_account = "service_account"
+    team = "team"
+    invitation = "invitation"
+
+
+class MemberRead(BaseModel):
+    """One member of an organization or workspace.
+
+    ``type`` says which of ``user`` (users and service accounts), ``team`` or
+    ``invitation`` is set; ``roles`` are the roles held at the listed scope (organization
+    roles for organization members, workspace roles for workspace members).
+    """
+
+    type: MemberType = Field(description="user, service_account, team or invitation.")
+    id: uuid.UUID = Field(description="The user, team or invitation id.")
+    name: str = Field(description="Username, team name, or the invited email.")
+    email: str | None = Field(None, description="Email (users and invitations).")
+    user: UserRead | None = Field(None, description="The user (users, service accounts).")
+    expires: datetime | None = Field(None, description="Invitations: when it expires.")
+    roles: list[RoleRef] = Field(default_factory=list, description="Roles held at this scope.")

@@ -1,0 +1,155 @@
+"""Organization rules: creation with its owner, limits, deletion, members."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zenpro.authz.guards import Access
+from zenpro.authz.vocabulary import ORG_ADMIN_ID
+from zenpro.config import Settings
+from zenpro.errors import Conflict, Forbidden, NotFound, SubscriptionLimit
+from zenpro.kit.repository import flush_or_conflict
+from zenpro.models import Organization, Role, RoleAssignment
+from zenpro.organizations import repository as repo
+from zenpro.organizations.schemas import (
+    MemberRead,
+    MemberType,
+    OrganizationCreate,
+    OrganizationRead,
+    OrganizationUpdate,
+    RoleRef,
+)
+from zenpro.users.schemas import UserRead
+
+
+async def to_read(db: AsyncSession, orgs: Sequence[Organization]) -> list[OrganizationRead]:
+    owners = await repo.users_by_id(db, (o.owner_id for o in orgs))
+    return [
+        OrganizationRead.model_validate(
+            {**_columns(o), "owner": UserRead.model_validate(owners[o.owner_id])}
+        )
+        for o in orgs
+    ]
+
+
+async def one(db: AsyncSession, org: Organization) -> OrganizationRead:
+    return (await to_read(db, [org]))[0]
+
+
+def _columns(org: Organization) -> dict[str, Any]:
+    return {
+        c: getattr(org, c)
+        for c in ("id", "name", "display_name", "description", "logo_url", "created", "updated")
+    }
+
+
+def list_stmt(access: Access, *, name: str | None, owner_id: uuid.UUID | None) -> Select[Any]:
+    viewer = None if access.grants.superuser else access.user_id
+    return repo.list_stmt(viewer, name=name, owner_id=owner_id)
+
+
+async def create(
+    db: AsyncSession, access: Access, data: OrganizationCreate, settings: Settings
+) -> Organization:
+    """The creator owns the organization and holds Organization Admin in it, written in
+    the same transaction (so an organization never exists without an admin)."""
+    if access.principal.kind == "service_account":
+        raise Forbidden("Service accounts cannot create organizations")
+    limit = settings.max_owned_organizations
+    if limit is not None and await repo.count_owned(db, access.user_id) >= limit:
+        raise SubscriptionLimit(
+            f"You already own {limit} organization(s), the most allowed on this server"
+        )
+    conflict = f"An organization named {data.name!r} already exists"
+    if await repo.name_taken(db, data.name):
+        raise Conflict(conflict)
+    org = Organization(**data.model_dump(), owner_id=access.user_id)
+    db.add(org)
+    await flush_or_conflict(db, conflict)
+    db.add(
+        RoleAssignment(
+            role_id=ORG_ADMIN_ID,
+            user_id=access.user_id,
+            organization_id=org.id,
+            scope_key=RoleAssignment.make_scope_key(
+                ORG_ADMIN_ID, user_id=access.user_id, organization_id=org.id
+            ),
+        )
+    )
+    await flush_or_conflict(db, conflict)
+    return org
+
+
+async def update(db: AsyncSession, org: Organization, data: OrganizationUpdate) -> Organization:
+    changes = data.model_dump(exclude_unset=True)
+    new_name = changes.get("name")
+    conflict = f"An organization named {new_name!r} already exists"
+    if new_name and new_name != org.name and await repo.name_taken(db, new_name):
+        raise Conflict(conflict)
+    for field, value in changes.items():
+        if field == "name" and value is None:
+            continue
+        setattr(org, field, value)
+    await flush_or_conflict(db, conflict)
+    return org
+
+
+async def delete(db: AsyncSession, org: Organization, force: bool) -> None:
+    """Refuse while workspaces are live, unless forced (the guard already requires
+    ``organization:delete``, which only Organization Admins and superusers hold)."""
+    if not force and await repo.has_live_workspaces(db, org.id):
+        raise Conflict(
+            "The organization still has workspaces: delete them first, or pass force=true"
+        )
+    await repo.delete_org(db, org)
+
+
+def _refs(roles: list[Role] | None) -> list[RoleRef]:
+    return [RoleRef.model_validate(r) for r in roles or []]
+
+
+async def members(db: AsyncSession, org: Organization) -> list[MemberRead]:
+    """Users and service accounts, then teams, then pending invitations."""
+    roles = await repo.org_roles_by_subject(db, org.id)
+    out = [
+        MemberRead(
+            type=MemberType.service_account if u.is_service_account else MemberType.user,
+            id=u.id,
+            name=u.username,
+            email=u.email,
+            user=UserRead.model_validate(u),
+            roles=_refs(roles.get(("user", u.id))),
+        )
+        for u in await repo.member_users(db, org.id)
+    ]
+    out += [
+        MemberRead(
+            type=MemberType.team, id=t.id, name=t.name, roles=_refs(roles.get(("team", t.id)))
+        )
+        for t in await repo.teams_of(db, org.id)
+    ]
+    out += [
+        MemberRead(
+            type=MemberType.invitation,
+            id=i.id,
+            name=i.email,
+            email=i.email,
+            expires=i.expires,
+            roles=_refs(roles.get(("invitation", i.id))),
+        )
+        for i in await repo.pending_invitations(db, org.id)
+    ]
+    return out
+
+
+async def remove_member(db: AsyncSession, org: Organization, user_id: uuid.UUID) -> None:
+    if user_id == org.owner_id:
+        raise Conflict("The owner cannot be removed from their organization")
+    if await repo.remove_member(db, org.id, user_id) == 0:
+        raise NotFound(f"User {user_id} is not a member of this organization")
+    await db.flush()

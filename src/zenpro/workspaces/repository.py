@@ -1,0 +1,146 @@
+"""All SQL about workspaces."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, delete, false, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zenpro.kit.db import utcnow
+from zenpro.kit.schemas import is_slug
+from zenpro.models import Role, RoleAssignment, Share, TeamMember, Token, User, Workspace
+
+
+async def get(db: AsyncSession, ws_id: uuid.UUID) -> Workspace | None:
+    return await db.get(Workspace, ws_id, populate_existing=True)
+
+
+async def find(db: AsyncSession, id_or_name: str) -> Workspace | None:
+    """By UUID (any status), else the live workspace with that name."""
+    try:
+        return await get(db, uuid.UUID(id_or_name))
+    except ValueError:
+        pass
+    if not is_slug(id_or_name):
+        return None
+    stmt = select(Workspace).where(Workspace.name == id_or_name, Workspace.status != "deleted")
+    return await db.scalar(stmt)
+
+
+async def live_name_taken(db: AsyncSession, name: str) -> bool:
+    stmt = select(Workspace.id).where(Workspace.name == name, Workspace.status != "deleted")
+    return (await db.scalar(stmt)) is not None
+
+
+@dataclass(frozen=True)
+class Filters:
+    workspace_id: uuid.UUID | None = None
+    workspace_name: str | None = None
+    url: str | None = None
+    organization_id: uuid.UUID | None = None
+    status: str | None = None
+    is_managed: bool | None = None
+    owner_id: uuid.UUID | None = None
+
+
+def list_stmt(
+    filters: Filters,
+    *,
+    readable_orgs: Collection[uuid.UUID] | None,
+    member_of: Collection[uuid.UUID] | None,
+) -> Select[Any]:
+    """``readable_orgs`` None: no org restriction (superuser). ``member_of`` not None: the
+    workspaces the caller is a member of are visible too (or, with readable_orgs empty and
+    member_only, the only ones)."""
+    stmt = select(Workspace)
+    if readable_orgs is not None:
+        visible = [Workspace.organization_id.in_(readable_orgs)] if readable_orgs else []
+        if member_of:
+            visible.append(Workspace.id.in_(member_of))
+        stmt = stmt.where(or_(*visible) if visible else false())
+    elif member_of is not None:
+        stmt = stmt.where(Workspace.id.in_(member_of) if member_of else false())
+    f = filters
+    if f.workspace_id is not None:
+        stmt = stmt.where(Workspace.id == f.workspace_id)
+    if f.workspace_name is not None:
+        stmt = stmt.where(Workspace.name == f.workspace_name)
+    if f.url is not None:
+        stmt = stmt.where(func.rtrim(Workspace.server_url, "/") == f.url.rstrip("/"))
+    if f.organization_id is not None:
+        stmt = stmt.where(Workspace.organization_id == f.organization_id)
+    if f.status is not None:
+        stmt = stmt.where(Workspace.status == f.status)
+    else:
+        stmt = stmt.where(Workspace.status != "deleted")
+    if f.is_managed is not None:
+        stmt = stmt.where(Workspace.is_managed == f.is_managed)
+    if f.owner_id is not None:
+        stmt = stmt.where(Workspace.owner_id == f.owner_id)
+    return stmt
+
+
+async def compare_and_set(
+    db: AsyncSession, ws_id: uuid.UUID, expected: str, new: str, **values: Any
+) -> bool:
+    """``UPDATE … WHERE id=:id AND status=:expected``: only one instance wins a transition."""
+    now = utcnow()
+    if new != expected:
+        values["status_updated"] = now
+    stmt = (
+        update(Workspace)
+        .where(Workspace.id == ws_id, Workspace.status == expected)
+        .values(status=new, updated=now, **values)
+        .execution_options(synchronize_session=False)
+    )
+    result: Any = await db.execute(stmt)
+    return int(result.rowcount or 0) == 1
+
+
+async def needing_work(db: AsyncSession) -> list[uuid.UUID]:
+    stmt = (
+        select(Workspace.id)
+        .where(Workspace.status != Workspace.desired_state, Workspace.status != "deleted")
+        .order_by(Workspace.status_updated, Workspace.id)
+    )
+    return list(await db.scalars(stmt))
+
+
+async def revoke_machine_tokens(db: AsyncSession, ws_id: uuid.UUID) -> None:
+    await db.execute(
+        delete(Token)
+        .where(Token.workspace_id == ws_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def member_rows(db: AsyncSession, ws_id: uuid.UUID) -> list[tuple[User, Role | None]]:
+    """(user, workspace role) for direct and team assignments in the workspace, and
+    (user, None) for users who only hold shares in it."""
+    via_team = (
+        select(User, Role)
+        .join(TeamMember, TeamMember.user_id == User.id)
+        .join(RoleAssignment, RoleAssignment.team_id == TeamMember.team_id)
+        .join(Role, Role.id == RoleAssignment.role_id)
+        .where(RoleAssignment.workspace_id == ws_id)
+    )
+    direct = (
+        select(User, Role)
+        .join(RoleAssignment, RoleAssignment.user_id == User.id)
+        .join(Role, Role.id == RoleAssignment.role_id)
+        .where(RoleAssignment.workspace_id == ws_id)
+    )
+    shared_teams = select(Share.team_id).where(Share.workspace_id == ws_id)
+    sharers = select(User).where(
+        User.id.in_(select(Share.user_id).where(Share.workspace_id == ws_id))
+        | User.id.in_(select(TeamMember.user_id).where(TeamMember.team_id.in_(shared_teams)))
+    )
+    rows: list[tuple[User, Role | None]] = []
+    for stmt in (direct, via_team):
+        rows += [(u, r) for u, r in (await db.execute(stmt)).all()]
+    rows += [(u, None) for u in await db.scalars(sharers)]
+    return rows

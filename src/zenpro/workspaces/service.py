@@ -1,0 +1,229 @@
+"""Workspace rules: visibility, creation and enrollment, updates, deletion, members."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zenpro.auth.secrets import ENROLLMENT_PREFIX, hash_secret, new_secret
+from zenpro.authz.checker import Grants
+from zenpro.authz.guards import Access
+from zenpro.authz.vocabulary import WORKSPACE_ADMIN_ID, Level
+from zenpro.config import Settings
+from zenpro.errors import Conflict, Forbidden, NotFound
+from zenpro.kit.repository import flush_or_conflict
+from zenpro.models import Organization, RoleAssignment, Workspace
+from zenpro.organizations import repository as org_repo
+from zenpro.organizations.schemas import MemberRead, MemberType, RoleRef
+from zenpro.users.schemas import UserRead
+from zenpro.workspaces import repository as repo
+from zenpro.workspaces.schemas import (
+    OrganizationSummary,
+    ServiceConfiguration,
+    ServiceStatus,
+    Status,
+    WorkspaceCreate,
+    WorkspaceRead,
+    WorkspaceUpdate,
+    WorkspaceWithKey,
+    ZenMLService,
+)
+
+_COLUMNS = (
+    "id",
+    "name",
+    "display_name",
+    "description",
+    "logo_url",
+    "is_managed",
+    "desired_state",
+    "state_reason",
+    "status",
+    "status_updated",
+    "created",
+    "updated",
+)
+
+
+def can_see(grants: Grants, ws_id: uuid.UUID, org_id: uuid.UUID) -> bool:
+    """A workspace is visible to its members and to org roles that read workspaces."""
+    return grants.in_workspace(ws_id) or grants.org_allows(org_id, "workspace", "read")
+
+
+def readable_orgs(grants: Grants) -> set[uuid.UUID]:
+    return {
+        g.organization_id
+        for g in grants.grants
+        if g.level is Level.organization and ("workspace", "read") in g.pairs
+    }
+
+
+def list_stmt(access: Access, filters: repo.Filters, member_only: bool) -> Select[Any]:
+    grants = access.grants
+    if member_only:
+        return repo.list_stmt(filters, readable_orgs=None, member_of=grants.member_workspaces)
+    if grants.superuser:
+        return repo.list_stmt(filters, readable_orgs=None, member_of=None)
+    return repo.list_stmt(
+        filters, readable_orgs=readable_orgs(grants), member_of=grants.member_workspaces
+    )
+
+
+def _service(ws: Workspace) -> ZenMLService:
+    config = ServiceConfiguration(version=ws.zenml_version) if ws.zenml_version else None
+    status = (
+        ServiceStatus(server_url=ws.server_url, version=ws.server_version or ws.zenml_version)
+        if ws.server_url
+        else None
+    )
+    return ZenMLService(configuration=config, status=status)
+
+
+async def to_read(
+    db: AsyncSession, items: Sequence[Workspace], keys: dict[uuid.UUID, str] | None = None
+) -> list[WorkspaceRead]:
+    orgs = await org_repo.orgs_by_id(db, (w.organization_id for w in items))
+    owners = await org_repo.users_by_id(db, (w.owner_id for w in items))
+    out: list[WorkspaceRead] = []
+    for ws in items:
+        data: dict[str, Any] = {c: getattr(ws, c) for c in _COLUMNS}
+        org = orgs[ws.organization_id]
+        data.update(
+            organization=OrganizationSummary.model_validate(_org(org)),
+            owner=UserRead.model_validate(owners[ws.owner_id]),
+            zenml_service=_service(ws),
+            usage_counts=dict(ws.usage_counts or {}),
+        )
+        if keys is not None:
+            out.append(WorkspaceWithKey(**data, enrollment_key=keys.get(ws.id)))
+        else:
+            out.append(WorkspaceRead(**data))
+    return out
+
+
+def _org(org: Organization) -> dict[str, Any]:
+    cols = ("id", "name", "display_name", "description", "logo_url", "created", "updated")
+    return {c: getattr(org, c) for c in cols}
+
+
+async def with_key(db: AsyncSession, ws: Workspace, key: str | None) -> WorkspaceWithKey:
+    read = (await to_read(db, [ws], {ws.id: key} if key else {}))[0]
+    assert isinstance(read, WorkspaceWithKey)
+    return read
+
+
+async def create(
+    db: AsyncSession, access: Access, data: WorkspaceCreate, enroll: bool, settings: Settings
+) -> tuple[Workspace, str | None]:
+    """Create a workspace (pending; the reconciler takes it from there). The creator
+    gets Workspace Admin in it, so they can log in to it right away. ``enroll`` makes an
+    externally run workspace and returns its one-time enrollment key."""
+    org_id = data.organization_id
+    if not access.grants.in_org(org_id) or await org_repo.get(db, org_id) is None:
+        raise NotFound(f"Organization {org_id} not found")
+    if not access.grants.org_allows(org_id, "workspace", "create"):
+        raise Forbidden("You may not create workspaces in this organization")
+    conflict = f"A workspace named {data.name!r} already exists"
+    if await repo.live_name_taken(db, data.name):
+        raise Conflict(conflict)
+    key = new_secret(ENROLLMENT_PREFIX) if enroll else None
+    ws = Workspace(
+        name=data.name,
+        display_name=data.display_name,
+        description=data.description,
+        organization_id=org_id,
+        owner_id=access.user_id,
+        is_managed=False if enroll else data.is_managed,
+        enrollment_key_hash=hash_secret(key) if key else None,
+        desired_state="available",
+        status=Status.pending,
+        state_reason="",
+        zenml_version=settings.zenml_version,
+        usage_counts={},
+    )
+    db.add(ws)
+    await flush_or_conflict(db, conflict)
+    db.add(
+        RoleAssignment(
+            role_id=WORKSPACE_ADMIN_ID,
+            user_id=access.user_id,
+            organization_id=org_id,
+            workspace_id=ws.id,
+            scope_key=RoleAssignment.make_scope_key(
+                WORKSPACE_ADMIN_ID,
+                organization_id=org_id,
+                user_id=access.user_id,
+                workspace_id=ws.id,
+            ),
+        )
+    )
+    await flush_or_conflict(db, conflict)
+    return ws, key
+
+
+def _refuse_if_deleted(ws: Workspace) -> None:
+    if ws.status == Status.deleted:
+        raise Conflict(f"Workspace {ws.name!r} is deleted: it can no longer be changed")
+
+
+async def update(db: AsyncSession, ws: Workspace, data: WorkspaceUpdate) -> Workspace:
+    """Profile fields apply at once; a new desired_state is acted on by the reconciler
+    (a failed workspace asked to be available again is retried from pending)."""
+    _refuse_if_deleted(ws)
+    changes = data.model_dump(exclude_unset=True)
+    desired = changes.pop("desired_state", None)
+    if desired == "deleted":
+        await delete(db, ws)
+        return ws
+    for field_name, value in changes.items():
+        setattr(ws, field_name, value)
+    if desired is not None:
+        ws.desired_state = desired
+    await db.flush()
+    if desired == "available" and ws.status == Status.failed:
+        await repo.compare_and_set(db, ws.id, Status.failed, Status.pending, state_reason="")
+    fresh = await repo.get(db, ws.id)
+    assert fresh is not None
+    return fresh
+
+
+async def delete(db: AsyncSession, ws: Workspace) -> None:
+    """Mark deleted at once (the record stays; the name becomes free) and end the
+    workspace server's machine sessions."""
+    _refuse_if_deleted(ws)
+    ws.desired_state = "deleted"
+    await db.flush()
+    if not await repo.compare_and_set(db, ws.id, ws.status, Status.deleted, state_reason=""):
+        raise Conflict("The workspace changed concurrently; retry")
+    await repo.revoke_machine_tokens(db, ws.id)
+    await repo.get(db, ws.id)
+
+
+async def rotate_key(db: AsyncSession, ws: Workspace) -> str:
+    _refuse_if_deleted(ws)
+    key = new_secret(ENROLLMENT_PREFIX)
+    ws.enrollment_key_hash = hash_secret(key)
+    await db.flush()
+    return key
+
+
+async def members(db: AsyncSession, ws: Workspace) -> list[MemberRead]:
+    """Users with a workspace role (directly or through a team) or a share in it."""
+    by_user: dict[uuid.UUID, MemberRead] = {}
+    for user, role in await repo.member_rows(db, ws.id):
+        member = by_user.get(user.id)
+        if member is None:
+            member = by_user[user.id] = MemberRead(
+                type=MemberType.service_account if user.is_service_account else MemberType.user,
+                id=user.id,
+                name=user.username,
+                email=user.email,
+                user=UserRead.model_validate(user),
+            )
+        if role is not None and all(r.id != role.id for r in member.roles):
+            member.roles.append(RoleRef.model_validate(role))
+    return sorted(by_user.values(), key=lambda m: m.name)

@@ -1,0 +1,345 @@
+"""Drive the real zenml 0.98.0 package against a real zenpro process.
+
+Everything here runs as subprocesses on 127.0.0.1: zenpro (``zenpro serve --migrate``
+on a temporary SQLite file), an unmodified ZenML server in Pro mode (plain uvicorn, env of
+spec §9) and the ``zenml`` CLI, each with its own config dir. ZenML lives in its own
+venv (``zenml[server]==0.98.0`` pins differ from ours): ``ZENPRO_ZENML_VENV`` points at a
+ready one, otherwise ``.zenml-venv`` is built once (needs PyPI access).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+ZENML_SPEC = "zenml[server]==0.98.0"
+ZENPRO = ROOT / ".venv" / "bin" / "zenpro"
+JWT_SECRET = "0123456789abcdef" * 4
+ADMIN_PASSWORD = "compat-admin-password-1"
+USER_PASSWORD = "compat-user-password-1"
+
+
+def zenml_venv() -> Path:
+    """A venv with exactly ``zenml[server]==0.98.0``: reuse, or build it once."""
+    given = os.environ.get("ZENPRO_ZENML_VENV")
+    if given and (Path(given) / "bin" / "zenml").exists():
+        return Path(given)
+    target = ROOT / ".zenml-venv"
+    stamp = target / ".installed"
+    if stamp.exists():
+        return target
+    lock_path = Path(tempfile.gettempdir()) / "zenpro-zenml-venv.lock"
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one builder at a time (xdist, parallel runs)
+        if not stamp.exists():
+            shutil.rmtree(target, ignore_errors=True)
+            subprocess.run([sys.executable, "-m", "venv", str(target)], check=True)
+            pip = [str(target / "bin" / "python"), "-m", "pip", "install", "-q"]
+            subprocess.run([*pip, "--upgrade", "pip"], check=True, timeout=600)
+            subprocess.run([*pip, ZENML_SPEC], check=True, timeout=1800)
+            stamp.touch()
+    return target
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, proc: subprocess.Popen[Any], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode} before answering")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{what} did not answer {url} within {timeout} s")
+
+
+def stop(proc: subprocess.Popen[Any]) -> None:
+    """Stop one process we started, by its pid: TERM, then KILL."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+@dataclass
+class Zenpro:
+    url: str
+    db_path: Path
+    log_path: Path
+    proc: subprocess.Popen[bytes]
+
+    def log_text(self) -> str:
+        return self.log_path.read_text("utf-8", "replace")
+
+    def db_bytes(self) -> bytes:
+        data = b""
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            p = Path(f"{self.db_path}{suffix}")
+            if p.exists():
+                data += p.read_bytes()
+        return data
+
+
+@contextmanager
+def run_zenpro(workdir: Path, **env_extra: str) -> Iterator[Zenpro]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    db_path = workdir / "zenpro.db"
+    log_path = workdir / "zenpro.log"
+    env = {
+        "PATH": f"{ROOT / '.venv' / 'bin'}:/usr/bin:/bin",
+        "HOME": str(workdir),
+        "LANG": "C.UTF-8",
+        "ZENPRO_ENV": "development",
+        "ZENPRO_DATABASE_URL": f"sqlite+aiosqlite:///{db_path}",
+        "ZENPRO_BASE_URL": url,
+        "ZENPRO_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "ZENPRO_DEVICE_INTERVAL_SECONDS": "1",
+        "ZENPRO_LOG_LEVEL": "DEBUG",
+        "ZENPRO_RECONCILE_INTERVAL_SECONDS": "0.5",
+        **env_extra,
+    }
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [str(ZENPRO), "serve", "--migrate", "--port", str(port)],
+            cwd=workdir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    try:
+        wait_http(f"{url}/health", proc, 60, "zenpro")
+        yield Zenpro(url, db_path, log_path, proc)
+    finally:
+        stop(proc)
+
+
+@dataclass
+class Workspace:
+    id: str
+    name: str
+    org_id: str
+    org_name: str
+    enrollment_key: str
+
+
+@contextmanager
+def run_zenml_server(
+    venv: Path, workdir: Path, cp_url: str, ws: Workspace
+) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
+    """An unmodified ZenML server in Pro mode (spec §9, e2e-recipe §3.2)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    home = workdir / "ws"
+    home.mkdir(parents=True, exist_ok=True)
+    env = {
+        "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "ZENML_SERVER": "true",
+        "ZENML_CONFIG_PATH": str(home / "config"),
+        "ZENML_ANALYTICS_OPT_IN": "false",
+        "ZENML_SERVER_DEPLOYMENT_TYPE": "cloud",
+        "ZENML_SERVER_SERVER_URL": url,
+        "ZENML_SERVER_JWT_SECRET_KEY": JWT_SECRET,
+        "ZENML_SERVER_PRO_API_URL": cp_url,
+        "ZENML_SERVER_PRO_DASHBOARD_URL": f"http://127.0.0.1:{free_port()}",
+        "ZENML_SERVER_PRO_OAUTH2_CLIENT_SECRET": ws.enrollment_key,
+        "ZENML_SERVER_PRO_OAUTH2_AUDIENCE": "zenml-workspaces",
+        "ZENML_SERVER_PRO_ORGANIZATION_ID": ws.org_id,
+        "ZENML_SERVER_PRO_ORGANIZATION_NAME": ws.org_name,
+        "ZENML_SERVER_PRO_WORKSPACE_ID": ws.id,
+        "ZENML_SERVER_PRO_WORKSPACE_NAME": ws.name,
+    }
+    log_path = workdir / "zenml-server.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [
+                str(venv / "bin" / "uvicorn"),
+                "zenml.zen_server.zen_server_api:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+            ],
+            cwd=home,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    try:
+        wait_http(f"{url}/api/v1/info", proc, 180, "the ZenML server")
+        yield url, proc, log_path
+    finally:
+        stop(proc)
+
+
+@dataclass
+class Cli:
+    """One ZenML client identity: its own config dir and HOME."""
+
+    venv: Path
+    home: Path
+    cp_url: str
+    outputs: list[str] = field(default_factory=list)
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "PATH": f"{self.venv / 'bin'}:/usr/bin:/bin",
+            "HOME": str(self.home),
+            "LANG": "C.UTF-8",
+            "TERM": "dumb",
+            "COLUMNS": "200",
+            "ZENML_CONFIG_PATH": str(self.home / "config"),
+            "ZENML_ANALYTICS_OPT_IN": "false",
+            "ZENML_PRO_API_URL": self.cp_url,
+            "ZENML_PRO_URL": "http://127.0.0.1:9",
+            "BROWSER": "true",
+        }
+
+    def run(self, *args: str, stdin: str | None = None, timeout: float = 120) -> tuple[int, str]:
+        proc = subprocess.run(
+            [str(self.venv / "bin" / "zenml"), *args],
+            env=self.env,
+            input=stdin,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            start_new_session=True,  # no controlling TTY: getpass reads stdin
+            cwd=self.home,
+        )
+        out = proc.stdout + proc.stderr
+        self.outputs.append(out)
+        return proc.returncode, out
+
+    def python(self, code: str, *args: str, timeout: float = 120) -> tuple[int, str]:
+        proc = subprocess.run(
+            [str(self.venv / "bin" / "python"), "-c", code, *args],
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            start_new_session=True,
+            cwd=self.home,
+        )
+        out = proc.stdout + proc.stderr
+        self.outputs.append(out)
+        return proc.returncode, out
+
+    def device_login(self, args: list[str], approve: Any, timeout: float = 120) -> tuple[int, str]:
+        """Run ``zenml login …`` and call ``approve(user_code)`` once the CLI prints the
+        verification URL (as a browser user would)."""
+        proc = subprocess.Popen(
+            [str(self.venv / "bin" / "zenml"), "login", *args],
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+            cwd=self.home,
+        )
+        lines: list[str] = []
+        found = threading.Event()
+        code: list[str] = []
+
+        def reader() -> None:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                lines.append(line)
+                m = re.search(r"user_code=([A-Z]{4}-[A-Z]{4})", "".join(lines[-3:]))
+                if m and not code:
+                    code.append(m.group(1))
+                    found.set()
+
+        thread = threading.Thread(target=reader, daemon=True)
+        thread.start()
+        try:
+            if not found.wait(timeout):
+                raise AssertionError("no verification URL printed:\n" + "".join(lines))
+            approve(code[0])
+            proc.wait(timeout)
+        finally:
+            stop(proc)
+        thread.join(5)
+        out = "".join(lines)
+        self.outputs.append(out)
+        return proc.returncode or 0, out
+
+
+class Api:
+    """zenpro's HTTP API as one user (Bearer) or a browser (cookie)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.http = httpx.Client(base_url=url, timeout=30)
+
+    def login(self, username: str, password: str) -> Api:
+        r = self.http.post("/auth/login", data={"username": username, "password": password})
+        r.raise_for_status()
+        self.http.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+        self.http.cookies.clear()
+        return self
+
+    def call(self, method: str, path: str, expect: int = 200, **kw: Any) -> Any:
+        r = self.http.request(method, path, **kw)
+        assert r.status_code == expect, f"{method} {path}: {r.status_code} {r.text}"
+        return r.json()
+
+    def approve_device(self, username: str, password: str, user_code: str, ws_id: str) -> None:
+        """The verification page, as a logged-in browser: /login, then approve."""
+        browser = httpx.Client(base_url=self.url, timeout=30, follow_redirects=False)
+        page = f"/devices/verify?user_code={user_code}"
+        r = browser.get(page)
+        assert r.status_code == 303, r.text
+        r = browser.post("/login", data={"username": username, "password": password, "next": page})
+        assert r.status_code == 303, r.text
+        assert r.headers["location"] == page, r.text
+        r = browser.get(page)
+        assert r.status_code == 200, r.text
+        assert user_code in r.text, r.text
+        r = browser.post(
+            "/devices/verify",
+            data={"user_code": user_code, "workspace_id": ws_id, "action": "approve"},
+            headers={"Origin": self.url},
+        )
+        assert r.status_code == 200, r.text
+        assert "approved" in r.text, r.text
