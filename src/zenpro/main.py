@@ -21,7 +21,9 @@ from zenpro.authz.resources import BadResource
 from zenpro.config import Settings, get_settings
 from zenpro.errors import BadRequest, Conflict, Unavailable, ZenproError
 from zenpro.invitations import endpoints as invitations
+from zenpro.kit import cache as epoch_cache
 from zenpro.kit import logging as zlogging
+from zenpro.kit.cache import EpochCache
 from zenpro.kit.db import make_engine, make_sessionmaker
 from zenpro.kit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from zenpro.kit.migrate import head_revision
@@ -59,7 +61,8 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]
         reset_limiter()
         engine = make_engine(settings.database_url, settings.db_pool_size, settings.db_pool_timeout)
         app.state.engine = engine
-        app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.cache = EpochCache()
+        app.state.sessionmaker = make_sessionmaker(engine, app.state.cache)
         app.state.expected_head = head_revision(settings.database_url)
         try:
             async with reconciler.running(app):
@@ -128,6 +131,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    epoch_cache.install()
     zlogging.configure(settings.log_format, settings.log_level)
     app = FastAPI(
         title="zenpro",

@@ -20,8 +20,6 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from zenpro.authz.guards import Public
-
 # Bounded label values: anything else a client sends as a method is "OTHER".
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -137,21 +135,29 @@ class MetricsMiddleware:
             self.metrics.latency.labels(*labels).observe(time.perf_counter() - start)
 
 
-router = APIRouter(dependencies=[Public], tags=["operations"])
-
-
-@router.get(
-    "/metrics",
-    summary="Prometheus metrics",
-    description="Metrics in the Prometheus text format: requests, latency, rate limiting, "
-    "database pool and caches. Not rate limited.",
-    operation_id="metrics",
-    response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Metrics."}},
-)
 async def metrics_endpoint(request: Request) -> Response:
     metrics: Metrics = request.app.state.metrics
     return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _router() -> APIRouter:
+    # Imported here, not at module level: low-level modules (kit.cache) import this module
+    # for cache_event(), and the guards import the auth stack that imports them.
+    from zenpro.authz.guards import Public
+
+    router = APIRouter(dependencies=[Public], tags=["operations"])
+    router.add_api_route(
+        "/metrics",
+        metrics_endpoint,
+        methods=["GET"],
+        summary="Prometheus metrics",
+        description="Metrics in the Prometheus text format: requests, latency, rate limiting, "
+        "database pool and caches. Not rate limited.",
+        operation_id="metrics",
+        response_class=Response,
+        responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Metrics."}},
+    )
+    return router
 
 
 def setup(app: FastAPI) -> Metrics:
@@ -162,5 +168,5 @@ def setup(app: FastAPI) -> Metrics:
     """
     metrics = Metrics(app)
     app.state.metrics = metrics
-    app.include_router(router)
+    app.include_router(_router())
     return metrics

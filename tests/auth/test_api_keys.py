@@ -4,10 +4,12 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.fixtures.factories import bearer, make_user, token_for
+from zenpro.auth import service as auth_service
 from zenpro.auth.secrets import hash_secret
 from zenpro.kit.db import utcnow
 from zenpro.models import APIKey, Token, User
@@ -122,7 +124,10 @@ async def test_rotate_with_and_without_retention(
 
 
 async def test_last_used_is_throttled(
-    client: httpx.AsyncClient, db: AsyncSession, alice_headers: dict[str, str]
+    client: httpx.AsyncClient,
+    db: AsyncSession,
+    alice_headers: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     key = (await _create(client, alice_headers))["key"]
     assert await _me(client, key) == 200
@@ -133,14 +138,13 @@ async def test_last_used_is_throttled(
     second = (await db.scalars(select(APIKey.last_used))).one()
     await db.rollback()
     assert second == first  # no write within a minute
-    past = utcnow() - timedelta(minutes=2)
-    await db.execute(update(APIKey).values(last_used=past))
-    await db.commit()
+    # Two minutes later (the clock moves, not the row): the next use writes again.
+    later = utcnow() + timedelta(minutes=2)
+    monkeypatch.setattr(auth_service, "utcnow", lambda: later)
     assert await _me(client, key) == 200
     third = (await db.scalars(select(APIKey.last_used))).one()
     await db.rollback()
-    assert third is not None
-    assert third > past + timedelta(minutes=1)
+    assert third == later
 
 
 async def test_keys_are_private(

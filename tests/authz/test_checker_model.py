@@ -29,7 +29,7 @@ from zenpro.authz.vocabulary import (
 from zenpro.models import Role, RoleAssignment, RolePermission, Share, Team, TeamMember
 
 SEEDS = range(6)
-QUESTIONS_PER_WORLD = 120  # 6 × 120 = 720 cases
+QUESTIONS_PER_WORLD = 120  # 6 x 120 = 720 cases
 
 
 # ---- the independent model: straight from spec §6, no shared code with the checker ----
@@ -58,12 +58,12 @@ class World:
             level, pairs = self.roles[role_id]
             if level == "workspace" and (rtype, action) in pairs:
                 return True
-            if level == "project" and project and a_proj == uuid.UUID(project):
-                if (rtype, action) in pairs:
-                    return True
-            if level == "project" and rtype == "project" and action == "read":
-                if rid and a_proj == uuid.UUID(rid):
-                    return True
+            in_project = project is not None and a_proj == uuid.UUID(project)
+            if level == "project" and in_project and (rtype, action) in pairs:
+                return True
+            reads_own_project = rtype == "project" and action == "read" and rid is not None
+            if level == "project" and reads_own_project and a_proj == uuid.UUID(str(rid)):
+                return True
         if rid is None:
             return False
         return any(

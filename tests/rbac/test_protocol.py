@@ -96,7 +96,7 @@ async def test_user_token_is_refused(
 async def test_grants_in_another_workspace_do_not_count(
     client: httpx.AsyncClient, db: AsyncSession, alice: User
 ) -> None:
-    org, ws, bob, machine = await _setup(db, alice)
+    org, _ws, bob, machine = await _setup(db, alice)
     other = await make_workspace(db, org)
     await assign(db, ADMIN, org, user=bob, workspace=other)
     r = await _check(client, machine, bob, "read", ["stack"])
@@ -137,7 +137,7 @@ async def test_project_scope_and_shares(
 async def test_resource_members_sets_the_complete_action_set(
     client: httpx.AsyncClient, db: AsyncSession, alice: User
 ) -> None:
-    _, ws, bob, machine = await _setup(db, alice)
+    _, _ws, bob, machine = await _setup(db, alice)
     sid = uuid.uuid4()
     body = {
         "user_id": str(bob.id),

@@ -245,9 +245,7 @@ async def test_owner_keeps_org_admin(
     assert r.status_code == 409
 
 
-async def test_strangers_get_404(
-    client: httpx.AsyncClient, db: AsyncSession, alice: User
-) -> None:
+async def test_strangers_get_404(client: httpx.AsyncClient, db: AsyncSession, alice: User) -> None:
     org = await make_org(db, alice)
     ws = await make_workspace(db, org)
     custom = await client.post(
@@ -256,9 +254,7 @@ async def test_strangers_get_404(
     stranger = await make_user(db, "stranger")
     headers = bearer(await token_for(db, stranger))
     assert (await client.get(f"/roles/{custom.json()['id']}", headers=headers)).status_code == 404
-    assert (
-        await client.get(f"/organizations/{org.id}/roles", headers=headers)
-    ).status_code == 404
+    assert (await client.get(f"/organizations/{org.id}/roles", headers=headers)).status_code == 404
     r = await client.post(
         f"/roles/{WS_VIEWER}/assignments",
         params={"user_id": str(stranger.id), "workspace_id": str(ws.id)},
@@ -286,7 +282,9 @@ async def test_permissions_for_workspace_resources(
         params={"workspace_id": str(ws.id), "resource": ["stack"], "action": "create"},
         headers=headers,
     )
-    assert r.json() == [{"resource": "stack", "action": "create", "allowed": False, "actions": None}]
+    assert r.json() == [
+        {"resource": "stack", "action": "create", "allowed": False, "actions": None}
+    ]
     r = await client.get(
         "/permissions", params={"workspace_id": str(ws.id), "resource": "stack"}, headers=headers
     )

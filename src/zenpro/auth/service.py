@@ -25,6 +25,7 @@ from zenpro.auth.secrets import (
 )
 from zenpro.config import Settings
 from zenpro.errors import Forbidden, NotAuthenticated
+from zenpro.kit.cache import AUTH, snapshot
 from zenpro.kit.db import utcnow
 from zenpro.models import APIKey, Token, User, Workspace
 
@@ -151,28 +152,87 @@ async def resolve_api_key(db: AsyncSession, raw: str) -> tuple[APIKey, User]:
     return key, user
 
 
+@dataclass(slots=True)
+class _Cached:
+    """A resolved credential kept in the ``auth`` cache, with what must be rechecked on
+    every hit: expiry, idle expiry and the throttled ``last_used`` write."""
+
+    principal: Principal
+    expires: datetime | None
+    idle: timedelta | None
+    last_used: datetime | None
+    row_id: uuid.UUID
+    is_key: bool
+
+
 async def resolve(db: AsyncSession, raw: str, *, via_cookie: bool = False) -> Principal:
-    """Turn a bearer secret or session cookie into a Principal, or raise 401."""
+    """Turn a bearer secret or session cookie into a Principal, or raise 401.
+
+    One indexed query on a cache miss; none on a hit (the epoch check aside, see
+    ``zenpro.kit.cache``)."""
+    digest = hash_secret(raw)
+    snap = await snapshot(db)
+    if snap is not None:
+        cache, seen = snap
+        hit: _Cached | None = cache.get(AUTH, (digest, via_cookie))
+        if hit is not None and await _still_valid(db, hit):
+            return hit.principal
+        entry = await _resolve_uncached(db, raw, digest, via_cookie)
+        cache.put(AUTH, (digest, via_cookie), entry, seen[AUTH])
+        return entry.principal
+    return (await _resolve_uncached(db, raw, digest, via_cookie)).principal
+
+
+async def _still_valid(db: AsyncSession, hit: _Cached) -> bool:
+    now = utcnow()
+    if hit.expires is not None and hit.expires <= now:
+        return False
+    last = hit.last_used
+    if hit.idle is not None and last is not None and now - last >= hit.idle:
+        return False
+    if last is None or now - last > TOUCH_EVERY:
+        if hit.is_key:
+            await repo.touch_api_key(db, hit.row_id, now)
+        else:
+            await repo.touch_token(db, hit.row_id, now)
+        hit.last_used = now
+    return True
+
+
+async def _resolve_uncached(db: AsyncSession, raw: str, digest: str, via_cookie: bool) -> _Cached:
     if raw.startswith(API_KEY_PREFIX) and not via_cookie:
         key, key_owner = await resolve_api_key(db, raw)
-        return _user_principal(key_owner, Credential.api_key, api_key_id=key.id)
-    found = await repo.token_with_owner(db, hash_secret(raw))
+        expires = key.expires
+        if key.previous_key_hash == digest and key.previous_expires is not None:
+            # a rotated-out key lives only until its retention period ends
+            expires = min(expires or key.previous_expires, key.previous_expires)
+        principal = _user_principal(key_owner, Credential.api_key, api_key_id=key.id)
+        return _Cached(principal, expires, None, key.last_used, key.id, is_key=True)
+    found = await repo.token_with_owner(db, digest)
     now = utcnow()
     if found is None or not _token_alive(found[0], now):
         raise NotAuthenticated("Invalid or expired token")
     token, user, workspace = found
     if now - token.last_used > TOUCH_EVERY:
         await repo.touch_token(db, token.id, now)
+        token.last_used = now
     if workspace is not None:
-        return _workspace_principal(token, workspace)
-    if user is None or not user.is_active:
+        principal = _workspace_principal(token, workspace)
+    elif user is None or not user.is_active:
         raise NotAuthenticated("Invalid or expired token")
-    return _user_principal(user, Credential(token.kind), token_id=token.id, via_cookie=via_cookie)
+    else:
+        principal = _user_principal(
+            user, Credential(token.kind), token_id=token.id, via_cookie=via_cookie
+        )
+    idle = timedelta(minutes=token.idle_minutes) if token.idle_minutes is not None else None
+    return _Cached(principal, token.expires, idle, token.last_used, token.id, is_key=False)
 
 
 def _workspace_principal(token: Token, workspace: Workspace) -> Principal:
-    if workspace.status in ("deleted", "deactivated"):
-        raise NotAuthenticated(f"Workspace {workspace.name} is {workspace.status}")
+    off = ("deleted", "deactivated")
+    if workspace.status in off or workspace.desired_state in off:
+        # desired_state too: a deactivation acts at once, before the reconciler runs
+        raise NotAuthenticated(f"Workspace {workspace.name} is deactivated or deleted")
     return Principal(
         kind=Kind.workspace,
         credential=Credential.machine,

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zenpro.auth.principal import Principal
 from zenpro.authz.resources import Resource
 from zenpro.authz.vocabulary import Level, Pair
+from zenpro.kit.cache import GRANTS, snapshot
 from zenpro.models import Role, RoleAssignment, RolePermission, Share, Team, TeamMember, Workspace
 
 
@@ -153,8 +154,23 @@ class Grants:
 
 
 async def load_grants(db: AsyncSession, principal: Principal) -> Grants:
-    """Two indexed queries: the user's scoped roles and memberships, then those roles'
-    permission pairs."""
+    """A user's grants: from the ``grants`` cache, else two indexed queries (the user's
+    scoped roles and memberships, then those roles' permission pairs)."""
+    if principal.user_id is None:
+        return Grants(superuser=principal.is_superuser)
+    key = ("grants", principal.user_id, principal.is_superuser, principal.organization_id)
+    snap = await snapshot(db)
+    if snap is None:
+        return await _load_grants(db, principal)
+    cache, seen = snap
+    cached: Grants | None = cache.get(GRANTS, key)
+    if cached is None:
+        cached = await _load_grants(db, principal)
+        cache.put(GRANTS, key, cached, seen[GRANTS])
+    return cached
+
+
+async def _load_grants(db: AsyncSession, principal: Principal) -> Grants:
     grants = Grants(superuser=principal.is_superuser)
     if principal.user_id is None:
         return grants

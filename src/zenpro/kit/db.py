@@ -107,8 +107,12 @@ def make_engine(url: str, pool_size: int = 10, pool_timeout: float = 5.0) -> Asy
     )
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+def make_sessionmaker(
+    engine: AsyncEngine, cache: object | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions for one app; ``cache`` (an ``EpochCache``) rides along in ``session.info``."""
+    info = {"cache": cache} if cache is not None else {}
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False, info=info)
 
 
 async def session_scope(

@@ -2,6 +2,7 @@
 
 from zenpro.kit.db import Base
 from zenpro.models.api_key import APIKey
+from zenpro.models.cache_epoch import CacheEpoch
 from zenpro.models.device import Device
 from zenpro.models.invitation import Invitation
 from zenpro.models.organization import Organization
@@ -16,6 +17,7 @@ from zenpro.models.workspace import Workspace
 __all__ = [
     "APIKey",
     "Base",
+    "CacheEpoch",
     "Device",
     "Invitation",
     "Organization",

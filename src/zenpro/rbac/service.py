@@ -10,13 +10,45 @@ from zenpro.auth.principal import Credential, Kind, Principal
 from zenpro.authz import resources as res
 from zenpro.authz.checker import Grants, load_grants
 from zenpro.errors import NotFound
+from zenpro.kit.cache import GRANTS, snapshot
 from zenpro.models import Team, Workspace
 from zenpro.rbac import repository as repo
 from zenpro.rbac.schemas import AllowedIds, ResourceMembers
 
 
 async def grants_of_user(db: AsyncSession, user_id: uuid.UUID) -> Grants:
-    """Grants of the user a workspace asks about; an unknown or inactive user holds nothing."""
+    """Grants of the user a workspace asks about; an unknown or inactive user holds nothing.
+    Cached (``grants`` epoch): a hit costs no query."""
+    snap = await snapshot(db)
+    if snap is None:
+        return await _grants_of_user(db, user_id)
+    cache, seen = snap
+    grants: Grants | None = cache.get(GRANTS, ("user-grants", user_id))
+    if grants is None:
+        grants = await _grants_of_user(db, user_id)
+        cache.put(GRANTS, ("user-grants", user_id), grants, seen[GRANTS])
+    return grants
+
+
+ShareSet = frozenset[tuple[str, uuid.UUID, str, uuid.UUID | None]]
+
+
+async def shares_of_user(db: AsyncSession, workspace_id: uuid.UUID, user_id: uuid.UUID) -> ShareSet:
+    """Every (type, id, action, project) shared with the user in one workspace; cached."""
+    snap = await snapshot(db)
+    key = ("shares", workspace_id, user_id)
+    if snap is not None:
+        hit: ShareSet | None = snap[0].get(GRANTS, key)
+        if hit is not None:
+            return hit
+    found = await repo.shared(db, workspace_id, user_id)
+    shares = frozenset((s.resource_type, s.resource_id, s.action, s.project_id) for s in found)
+    if snap is not None:
+        snap[0].put(GRANTS, key, shares, snap[1][GRANTS])
+    return shares
+
+
+async def _grants_of_user(db: AsyncSession, user_id: uuid.UUID) -> Grants:
     user = await repo.get_user(db, user_id)
     if user is None or not user.is_active:
         return Grants()
@@ -45,11 +77,10 @@ async def check_permissions(
     """Every requested string is a key of the answer ([wire]: one missing key is a 500)."""
     parsed = parse_all(resources, action)
     grants = await grants_of_user(db, user_id)
-    ids = [r.id for r in parsed if r.id is not None]
     shares: frozenset[tuple[str, uuid.UUID, str]] = frozenset()
-    if ids and not grants.superuser:
-        found = await repo.shared(db, workspace_id, user_id, resource_ids=ids, action=action)
-        shares = frozenset((s.resource_type, s.resource_id, s.action) for s in found)
+    if any(r.id is not None for r in parsed) and not grants.superuser:
+        shared = await shares_of_user(db, workspace_id, user_id)
+        shares = frozenset((t, i, a) for t, i, a, _ in shared if a == action)
     return {
         raw: grants.resource_allowed(workspace_id, r, action, shares)
         for raw, r in zip(resources, parsed, strict=True)
@@ -68,9 +99,14 @@ async def allowed_resource_ids(
     )
     if full:
         return AllowedIds(full_access=True, ids=[])
-    found = await repo.shared(db, workspace_id, user_id, resource_type=target.type, action=action)
+    shared = await shares_of_user(db, workspace_id, user_id)
     ids = sorted(
-        {s.resource_id for s in found if target.project_id in (None, s.project_id)}, key=str
+        {
+            rid
+            for rtype, rid, act, project in shared
+            if rtype == target.type and act == action and target.project_id in (None, project)
+        },
+        key=str,
     )
     if target.type == "project" and action == "read":
         # A project-scope assignment lets its holder read that project (see the checker).

@@ -1,0 +1,195 @@
+"""In-process caches that stay correct across instances: epoch counters in the database.
+
+Two counters, ``auth`` (who a credential is) and ``grants`` (what anyone may do), live in
+the ``cache_epochs`` table. Session events bump them *inside the transaction* of any write
+that can change the answer, so the bump commits atomically with the change. Before
+trusting its caches a request reads both counters once (one primary-key query on an
+autocommit connection); a changed counter empties that cache. Entries are tagged with the
+counter value seen *before* they were loaded, so a slow request can never store stale data
+under a newer epoch. No TTL: a revoked grant can never live on.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+from sqlalchemy import event, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+
+from zenpro.metrics import cache_event
+
+AUTH = "auth"
+GRANTS = "grants"
+EPOCHS = (AUTH, GRANTS)
+
+# table -> (epochs it affects, whether an INSERT affects them, UPDATE columns that do not)
+_RULES: dict[str, tuple[frozenset[str], bool, frozenset[str]]] = {
+    "tokens": (frozenset({AUTH}), False, frozenset({"last_used"})),
+    "api_keys": (frozenset({AUTH}), False, frozenset({"last_used", "updated"})),
+    "devices": (frozenset({AUTH}), False, frozenset({"last_poll"})),
+    "users": (frozenset({AUTH, GRANTS}), False, frozenset({"updated"})),
+    "workspaces": (
+        frozenset({AUTH, GRANTS}),
+        False,
+        frozenset(
+            {
+                "usage_counts",
+                "server_url",
+                "server_version",
+                "status_updated",
+                "updated",
+                "display_name",
+                "description",
+                "logo_url",
+                "enrollment_key_hash",
+            }
+        ),
+    ),
+    "organizations": (
+        frozenset({GRANTS}),
+        False,
+        frozenset({"display_name", "description", "logo_url", "updated", "name"}),
+    ),
+    "role_assignments": (frozenset({GRANTS}), True, frozenset()),
+    "role_permissions": (frozenset({GRANTS}), True, frozenset()),
+    "roles": (frozenset({GRANTS}), True, frozenset({"updated", "description", "name"})),
+    "team_members": (frozenset({GRANTS}), True, frozenset()),
+    "teams": (frozenset({GRANTS}), True, frozenset({"updated", "description", "name"})),
+    "shares": (frozenset({GRANTS}), True, frozenset()),
+}
+_PENDING = "zenpro_epochs_to_bump"
+_SNAPSHOT = "zenpro_epochs_seen"
+
+
+class EpochCache:
+    """Bounded LRU stores, one per epoch, emptied when their epoch moves."""
+
+    def __init__(self, max_entries: int = 50_000) -> None:
+        self.max_entries = max_entries
+        self.epochs: dict[str, int] = {}
+        self._stores: dict[str, OrderedDict[Any, tuple[int, Any]]] = {
+            e: OrderedDict() for e in EPOCHS
+        }
+
+    async def sync(self, engine: AsyncEngine) -> dict[str, int]:
+        """Read the counters (one query, no transaction); drop stores that moved."""
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            rows = (await conn.execute(text("SELECT name, value FROM cache_epochs"))).all()
+        seen = {str(name): int(value) for name, value in rows}
+        for name, value in seen.items():
+            if self.epochs.get(name) != value:
+                if name in self._stores:
+                    self._stores[name].clear()
+                self.epochs[name] = value
+        return seen
+
+    def get(self, epoch: str, key: Any) -> Any | None:
+        store = self._stores[epoch]
+        entry = store.get(key)
+        if entry is None or entry[0] != self.epochs.get(epoch):
+            cache_event(epoch, hit=False)
+            return None
+        store.move_to_end(key)
+        cache_event(epoch, hit=True)
+        return entry[1]
+
+    def put(self, epoch: str, key: Any, value: Any, seen: int) -> None:
+        if seen != self.epochs.get(epoch):
+            return  # loaded under an older epoch: never store possibly-stale data
+        store = self._stores[epoch]
+        store[key] = (seen, value)
+        store.move_to_end(key)
+        while len(store) > self.max_entries:
+            store.popitem(last=False)
+
+    def drop(self, epoch: str, key: Any) -> None:
+        self._stores[epoch].pop(key, None)
+
+
+async def snapshot(db: AsyncSession) -> tuple[EpochCache, dict[str, int]] | None:
+    """The request's cache and the epochs it synced (once per session), or None when the
+    session has no cache or has itself written something that moves an epoch."""
+    cache: EpochCache | None = db.info.get("cache")
+    if cache is None or db.sync_session.info.get(_PENDING):
+        return None
+    seen: dict[str, int] | None = db.info.get(_SNAPSHOT)
+    if seen is None:
+        bind = db.bind
+        assert isinstance(bind, AsyncEngine)
+        seen = await cache.sync(bind)
+        db.info[_SNAPSHOT] = seen
+    return cache, seen
+
+
+def _mark(session: Session, epochs: frozenset[str]) -> None:
+    session.info.setdefault(_PENDING, set()).update(epochs)
+
+
+def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
+    for obj in session.new:
+        rule = _RULES.get(getattr(obj, "__tablename__", ""))
+        if rule and rule[1]:
+            _mark(session, rule[0])
+    for obj in session.deleted:
+        rule = _RULES.get(getattr(obj, "__tablename__", ""))
+        if rule:
+            _mark(session, rule[0])
+    for obj in session.dirty:
+        rule = _RULES.get(getattr(obj, "__tablename__", ""))
+        if rule and _changed_columns(obj) - rule[2]:
+            _mark(session, rule[0])
+
+
+def _changed_columns(obj: Any) -> set[str]:
+    from sqlalchemy import inspect
+
+    state = inspect(obj)
+    return {attr.key for attr in state.attrs if attr.history.has_changes()}
+
+
+def _on_execute(state: ORMExecuteState) -> None:
+    if not (state.is_update or state.is_delete or state.is_insert):
+        return
+    mapper = state.bind_mapper
+    table = getattr(mapper, "local_table", None) if mapper is not None else None
+    rule = _RULES.get(getattr(table, "name", ""))
+    if rule is None:
+        return
+    if state.is_insert and not rule[1]:
+        return
+    if state.is_update:
+        values = getattr(state.statement, "_values", None) or {}
+        columns = {getattr(k, "key", str(k)) for k in values}
+        if columns and not columns - rule[2]:
+            return
+    _mark(state.session, rule[0])
+
+
+def _before_commit(session: Session) -> None:
+    session.flush()
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    from zenpro.models import CacheEpoch
+
+    # A fixed order keeps two writers from deadlocking on the counter rows.
+    for name in sorted(pending):
+        session.execute(
+            update(CacheEpoch).where(CacheEpoch.name == name).values(value=CacheEpoch.value + 1)
+        )
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def install() -> None:
+    """Register the bump hooks once for every Session."""
+    if not event.contains(Session, "after_flush", _after_flush):
+        event.listen(Session, "after_flush", _after_flush)
+        event.listen(Session, "do_orm_execute", _on_execute)
+        event.listen(Session, "before_commit", _before_commit)
+        event.listen(Session, "after_soft_rollback", lambda s, _t: _after_rollback(s))

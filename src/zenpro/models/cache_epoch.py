@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from zenpro.kit.db import Base
+
+
+class CacheEpoch(Base):
+    """Version counters for the in-process caches (see ``zenpro.kit.cache``).
+
+    A write that can change who someone is (``auth``) or what they may do (``grants``)
+    bumps the counter in its own transaction; every instance compares counters before
+    trusting its caches, so invalidation is immediate and transactional on all of them.
+    """
+
+    __tablename__ = "cache_epochs"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
