@@ -54,6 +54,7 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as c:
         yield c
     await dbfix.clean(app.state.engine)
+    app.state.cache.moved(("auth", "grants"))
 
 
 @pytest.fixture

@@ -62,12 +62,14 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]
         engine = make_engine(settings.database_url, settings.db_pool_size, settings.db_pool_timeout)
         app.state.engine = engine
         app.state.cache = EpochCache()
+        await app.state.cache.start(engine)
         app.state.sessionmaker = make_sessionmaker(engine, app.state.cache)
         app.state.expected_head = head_revision(settings.database_url)
         try:
             async with reconciler.running(app):
                 yield
         finally:
+            await app.state.cache.stop()
             await engine.dispose()
 
     return lifespan

@@ -98,12 +98,14 @@ class Metrics:
 
 
 def route_label(scope: Scope) -> str:
-    """The route template: from routing, or from the rate limiter when it answered early."""
-    path = getattr(scope.get("route"), "path", None)
-    if path:
-        return str(path)
+    """The route template, as the rate limiter resolved it (with any include prefix), else
+    from routing; the limiter's value also covers requests it answered itself (429)."""
     state: dict[str, Any] = scope.get("state") or {}
-    return str(state.get("route_template") or "<unmatched>")
+    template = state.get("route_template")
+    if template:
+        return str(template)
+    path = getattr(scope.get("route"), "path", None)
+    return str(path) if path else "<unmatched>"
 
 
 class MetricsMiddleware:

@@ -2,16 +2,26 @@
 
 Two counters, ``auth`` (who a credential is) and ``grants`` (what anyone may do), live in
 the ``cache_epochs`` table. Session events bump them *inside the transaction* of any write
-that can change the answer, so the bump commits atomically with the change. Before
-trusting its caches a request reads both counters once (one primary-key query on an
-autocommit connection); a changed counter empties that cache. Entries are tagged with the
-counter value seen *before* they were loaded, so a slow request can never store stale data
-under a newer epoch. No TTL: a revoked grant can never live on.
+that can change the answer, so the bump commits atomically with the change.
+
+How an instance learns of a bump:
+- **PostgreSQL (push)**: the same transaction runs ``pg_notify``, which PostgreSQL delivers
+  to every instance's listener connection at commit, before the writer has even answered
+  its client. A hit costs no query at all. While the listener is down the caches are
+  bypassed (every request queries), and they are emptied when it reconnects.
+- **SQLite (pull)**: each request reads both counters once (one tiny query on the same file).
+
+Entries are tagged with the epoch seen *before* they were loaded, so a slow request can
+never store stale data under a newer epoch. No TTL: a revoked grant can never live on.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections import OrderedDict
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import event, text, update
@@ -61,6 +71,9 @@ _RULES: dict[str, tuple[frozenset[str], bool, frozenset[str]]] = {
 }
 _PENDING = "zenpro_epochs_to_bump"
 _SNAPSHOT = "zenpro_epochs_seen"
+_COMMITTING = "zenpro_epochs_committing"
+CHANNEL = "zenpro_epochs"
+log = logging.getLogger("zenpro.cache")
 
 
 class EpochCache:
@@ -72,6 +85,57 @@ class EpochCache:
         self._stores: dict[str, OrderedDict[Any, tuple[int, Any]]] = {
             e: OrderedDict() for e in EPOCHS
         }
+        self.push = False  # True once a PostgreSQL listener delivers bumps to us
+        self.listening = False
+        self._task: asyncio.Task[None] | None = None
+
+    def moved(self, names: Iterable[str]) -> None:
+        """Forget everything under these epochs (a bump happened)."""
+        for name in names:
+            if name in self._stores:
+                self._stores[name].clear()
+                self.epochs[name] = self.epochs.get(name, 0) + 1
+
+    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        self.moved(payload.split(","))
+
+    async def start(self, engine: AsyncEngine) -> None:
+        """On PostgreSQL, listen for bumps (and keep reconnecting) for the app's lifetime."""
+        if engine.dialect.name != "postgresql":
+            return
+        self.push = True
+        dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._task = asyncio.create_task(self._listen(dsn), name="zenpro-epoch-listener")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _listen(self, dsn: str) -> None:
+        import asyncpg
+
+        while True:
+            conn = None
+            try:
+                conn = await asyncpg.connect(dsn, timeout=5)
+                await conn.add_listener(CHANNEL, self._on_notify)
+                # Anything may have changed while we were not listening.
+                self.moved(EPOCHS)
+                self.listening = True
+                while not conn.is_closed():
+                    await asyncio.sleep(1)
+                    await conn.execute("SELECT 1")  # notice a dead link within a second
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # any failure: bypass the caches and retry
+                log.warning("cache invalidation listener down (%s); caches bypassed", exc)
+            finally:
+                self.listening = False
+                if conn is not None and not conn.is_closed():
+                    await conn.close()
+            await asyncio.sleep(1)
 
     async def sync(self, engine: AsyncEngine) -> dict[str, int]:
         """Read the counters (one query, no transaction); drop stores that moved."""
@@ -115,6 +179,12 @@ async def snapshot(db: AsyncSession) -> tuple[EpochCache, dict[str, int]] | None
     cache: EpochCache | None = db.info.get("cache")
     if cache is None or db.sync_session.info.get(_PENDING):
         return None
+    if cache.push:
+        if not cache.listening:
+            return None
+        # Let a bump notification that arrived with this request be processed first.
+        await asyncio.sleep(0)
+        return cache, dict(cache.epochs)
     seen: dict[str, int] | None = db.info.get(_SNAPSHOT)
     if seen is None:
         bind = db.bind
@@ -173,6 +243,7 @@ def _before_commit(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
+    session.info[_COMMITTING] = pending
     from zenpro.models import CacheEpoch
 
     # A fixed order keeps two writers from deadlocking on the counter rows.
@@ -180,10 +251,24 @@ def _before_commit(session: Session) -> None:
         session.execute(
             update(CacheEpoch).where(CacheEpoch.name == name).values(value=CacheEpoch.value + 1)
         )
+    if session.get_bind().dialect.name == "postgresql":
+        # Delivered to every listening instance when (and only if) this transaction commits.
+        session.execute(
+            text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": ",".join(sorted(pending))}
+        )
+
+
+def _after_commit(session: Session) -> None:
+    # The writer's own instance forgets at once, without waiting for the notification.
+    committed = session.info.pop(_COMMITTING, None)
+    cache: EpochCache | None = session.info.get("cache")
+    if committed and cache is not None:
+        cache.moved(committed)
 
 
 def _after_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(_COMMITTING, None)
 
 
 def install() -> None:
@@ -192,4 +277,5 @@ def install() -> None:
         event.listen(Session, "after_flush", _after_flush)
         event.listen(Session, "do_orm_execute", _on_execute)
         event.listen(Session, "before_commit", _before_commit)
+        event.listen(Session, "after_commit", _after_commit)
         event.listen(Session, "after_soft_rollback", lambda s, _t: _after_rollback(s))

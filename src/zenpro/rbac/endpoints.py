@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
+from fastapi.responses import JSONResponse
 
 from zenpro.auth.deps import WorkspaceMachine
 from zenpro.auth.principal import Principal
@@ -58,9 +59,10 @@ async def check_permissions(
     user_id: Annotated[uuid.UUID, Query(description="The user, as authorize_server returned.")],
     action: Annotated[str, Query(max_length=32, description="The action to check.")],
     resources: Annotated[list[str], Body(max_length=MAX_RESOURCES)],
-) -> dict[str, bool]:
+) -> JSONResponse:
     assert machine.workspace_id is not None
-    return await service.check_permissions(db, machine.workspace_id, user_id, action, resources)
+    answer = await service.check_permissions(db, machine.workspace_id, user_id, action, resources)
+    return JSONResponse(answer)  # a plain dict of bools: no response-model validation needed
 
 
 @router.get(
