@@ -20,6 +20,7 @@ from zenpro.auth.passwords import reset_limiter
 from zenpro.authz.resources import BadResource
 from zenpro.config import Settings, get_settings
 from zenpro.errors import BadRequest, Conflict, Unavailable, ZenproError
+from zenpro.fastlane import FastLane
 from zenpro.invitations import endpoints as invitations
 from zenpro.kit import cache as epoch_cache
 from zenpro.kit import logging as zlogging
@@ -146,22 +147,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     _install_error_handlers(app)
+    # Routes are matched in order: the workspace servers' hot paths (/rbac, /users/me)
+    # come first so they are found after few comparisons.
     app.include_router(ops_router)
-    docs.install(app)
-    app.include_router(auth_endpoints.router)
-    app.include_router(auth_pages.router)
+    app.include_router(rbac.router)
     # Fixed /users/... paths go before /users/{user_id}.
     app.include_router(api_keys.router)
     app.include_router(machine.router)
     app.include_router(user_endpoints.router)
+    app.include_router(auth_endpoints.router)
+    app.include_router(auth_pages.router)
+    docs.install(app)
     app.include_router(device.router)
     app.include_router(organizations.router)
     app.include_router(workspaces.router)
     app.include_router(teams.router)
     app.include_router(invitations.router)
     app.include_router(roles.router)
-    app.include_router(rbac.router)
     app.include_router(service_accounts.router)
+    # Innermost: the fast lane sees requests after the rate limiter, metrics and body cap.
+    app.add_middleware(FastLane, state=app.state)
     ratelimit.install(app, settings)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)

@@ -202,3 +202,35 @@ async def test_team_grants_count_and_removal_takes_effect(
     await db.execute(delete(TeamMember).where(TeamMember.user_id == bob.id))
     await db.commit()
     assert (await _check(client, machine, bob, "read", ["stack"])).json() == {"stack": False}
+
+
+async def test_warm_cache_still_rejects_bad_input(
+    client: httpx.AsyncClient, db: AsyncSession, alice: User
+) -> None:
+    """Once the caches are warm, malformed requests still get the full route's 422."""
+    org, ws, bob, machine = await _setup(db, alice)
+    await assign(db, VIEWER, org, user=bob, workspace=ws)
+    for _ in range(2):
+        assert (await _check(client, machine, bob, "read", ["stack"])).json() == {"stack": True}
+    assert (await _check(client, machine, bob, "read", ["stack/x"])).status_code == 422
+    assert (await _check(client, machine, bob, "fly", ["stack"])).status_code == 422
+    r = await client.post(
+        "/rbac/check_permissions",
+        params={"user_id": "nope", "action": "read"},
+        json=["stack"],
+        headers=machine,
+    )
+    assert r.status_code == 422
+    r = await client.post(
+        "/rbac/check_permissions",
+        params={"user_id": str(bob.id), "action": "read"},
+        content=b"{not json",
+        headers={**machine, "Content-Type": "application/json"},
+    )
+    assert r.status_code == 422
+    ids = await client.get(
+        "/rbac/allowed_resource_ids",
+        params={"user_id": str(bob.id), "resource": "stack/" + str(uuid.uuid4()), "action": "read"},
+        headers=machine,
+    )
+    assert ids.status_code == 422

@@ -25,7 +25,7 @@ from zenpro.auth.secrets import (
 )
 from zenpro.config import Settings
 from zenpro.errors import Forbidden, NotAuthenticated
-from zenpro.kit.cache import AUTH, snapshot
+from zenpro.kit.cache import AUTH, EpochCache, snapshot
 from zenpro.kit.db import utcnow
 from zenpro.models import APIKey, Token, User, Workspace
 
@@ -181,6 +181,20 @@ async def resolve(db: AsyncSession, raw: str, *, via_cookie: bool = False) -> Pr
         cache.put(AUTH, (digest, via_cookie), entry, seen[AUTH])
         return entry.principal
     return (await _resolve_uncached(db, raw, digest, via_cookie)).principal
+
+
+def cached_principal(cache: EpochCache, raw: str) -> Principal | None:
+    """A Bearer credential's principal straight from the cache, when that needs no database
+    work at all (valid, not idle, no ``last_used`` write due); else None."""
+    hit: _Cached | None = cache.get(AUTH, (hash_secret(raw), False))
+    if hit is None:
+        return None
+    now = utcnow()
+    if hit.expires is not None and hit.expires <= now:
+        return None
+    if hit.last_used is None or now - hit.last_used > TOUCH_EVERY:
+        return None  # due for a last_used write (and the idle check): take the full path
+    return hit.principal
 
 
 async def _still_valid(db: AsyncSession, hit: _Cached) -> bool:

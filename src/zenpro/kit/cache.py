@@ -179,13 +179,16 @@ async def snapshot(db: AsyncSession) -> tuple[EpochCache, dict[str, int]] | None
     cache: EpochCache | None = db.info.get("cache")
     if cache is None or db.sync_session.info.get(_PENDING):
         return None
+    seen: dict[str, int] | None = db.info.get(_SNAPSHOT)
     if cache.push:
         if not cache.listening:
             return None
-        # Let a bump notification that arrived with this request be processed first.
-        await asyncio.sleep(0)
-        return cache, dict(cache.epochs)
-    seen: dict[str, int] | None = db.info.get(_SNAPSHOT)
+        if seen is None:
+            # Once per request: let a bump notification that arrived together with this
+            # request be processed before the caches are trusted.
+            await asyncio.sleep(0)
+            seen = db.info[_SNAPSHOT] = dict(cache.epochs)
+        return cache, seen
     if seen is None:
         bind = db.bind
         assert isinstance(bind, AsyncEngine)

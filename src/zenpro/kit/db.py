@@ -122,7 +122,8 @@ async def session_scope(
     async with maker() as session:
         try:
             yield session
-            await session.commit()
+            if session.in_transaction():  # a request that never touched the DB costs nothing
+                await session.commit()
         except BaseException:
             await session.rollback()
             raise

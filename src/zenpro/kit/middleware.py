@@ -23,6 +23,9 @@ SECURITY_HEADERS = [
 
 
 def _route_template(scope: Scope) -> str:
+    template = (scope.get("state") or {}).get("route_template")
+    if template:
+        return str(template)
     route = scope.get("route")
     path = getattr(route, "path", None)
     return str(path) if path else "<unmatched>"
@@ -63,16 +66,21 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            log.info(
-                "%s %s %s",
-                scope["method"],
-                _route_template(scope),
-                status,
-                extra={
-                    "duration_ms": round((time.perf_counter() - start) * 1000, 2),
-                    "request_id": rid,
-                },
-            )
+            if log.isEnabledFor(logging.INFO):
+                self._log(scope, status, start, rid)
+
+    @staticmethod
+    def _log(scope: Scope, status: int, start: float, rid: str) -> None:
+        log.info(
+            "%s %s %s",
+            scope["method"],
+            _route_template(scope),
+            status,
+            extra={
+                "duration_ms": round((time.perf_counter() - start) * 1000, 2),
+                "request_id": rid,
+            },
+        )
 
 
 class BodySizeLimitMiddleware:

@@ -6,6 +6,7 @@ Everything here is cheap and local: no database query runs before a request is c
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qs
@@ -34,7 +35,24 @@ def flatten(routes: Sequence[BaseRoute]) -> list[Any]:
     return list(iter_route_contexts(routes))
 
 
+_TEMPLATES: OrderedDict[tuple[str, str, int], str] = OrderedDict()
+_TEMPLATES_MAX = 4096
+
+
 def route_template(routes: Sequence[Any], scope: Scope) -> str:
+    """``_match_template``, remembered per (method, path): matching walks every route with
+    its regex, which the hot endpoints (fixed paths) should not pay on every request."""
+    key = (scope["method"], scope["path"], id(routes))
+    found = _TEMPLATES.get(key)
+    if found is None:
+        found = _match_template(routes, scope)
+        _TEMPLATES[key] = found
+        if len(_TEMPLATES) > _TEMPLATES_MAX:
+            _TEMPLATES.popitem(last=False)
+    return found
+
+
+def _match_template(routes: Sequence[Any], scope: Scope) -> str:
     """The path template of the route that will serve ``scope`` (``/users/{user_id}``).
 
     Matching here (instead of reading ``scope["route"]`` after routing) lets the limiter

@@ -13,9 +13,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from limits import RateLimitItem
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
+from limits.storage import MemoryStorage as SyncMemoryStorage
+from limits.strategies import MovingWindowRateLimiter as SyncMovingWindow
+from limits.util import WindowStats
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
@@ -67,6 +71,25 @@ def make_storage(settings: Settings) -> Storage:
     )
 
 
+class _InProcessStrategy:
+    """limits' *synchronous* in-memory moving window behind the async interface.
+
+    Measured: ``limits.aio.storage.MemoryStorage`` schedules an expiry sweep on every
+    hit that visits every key with a thread hop each; the synchronous storage expires
+    with a background timer instead. It does no I/O, so calling it on the event loop
+    cannot stall it.
+    """
+
+    def __init__(self) -> None:
+        self._limiter = SyncMovingWindow(SyncMemoryStorage())
+
+    async def hit(self, item: RateLimitItem, *identifiers: str) -> bool:
+        return self._limiter.hit(item, *identifiers)
+
+    async def get_window_stats(self, item: RateLimitItem, *identifiers: str) -> WindowStats:
+        return self._limiter.get_window_stats(item, *identifiers)
+
+
 class Limiter:
     """Applies checks; returns None when the storage is unavailable (caller picks the policy).
 
@@ -80,7 +103,11 @@ class Limiter:
 
     def __init__(self, storage: Storage, metrics: Metrics, fail_closed: bool) -> None:
         self.storage = storage
-        self.strategy = MovingWindowRateLimiter(storage)
+        self.strategy: MovingWindowRateLimiter | _InProcessStrategy = (
+            _InProcessStrategy()
+            if isinstance(storage, MemoryStorage)
+            else MovingWindowRateLimiter(storage)
+        )
         self.metrics = metrics
         self.fail_closed = fail_closed
         self._down_until = 0.0

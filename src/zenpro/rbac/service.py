@@ -67,6 +67,26 @@ def parse_all(resources: list[str], action: str) -> list[res.Resource]:
     return [res.parse(r) for r in resources]
 
 
+def needs_shares(parsed: list[res.Resource], grants: Grants) -> bool:
+    return any(r.id is not None for r in parsed) and not grants.superuser
+
+
+def answer_check(
+    grants: Grants,
+    shared: ShareSet,
+    workspace_id: uuid.UUID,
+    resources: list[str],
+    parsed: list[res.Resource],
+    action: str,
+) -> dict[str, bool]:
+    """Every requested string is a key of the answer ([wire]: one missing key is a 500)."""
+    shares = frozenset((t, i, a) for t, i, a, _ in shared if a == action)
+    return {
+        raw: grants.resource_allowed(workspace_id, r, action, shares)
+        for raw, r in zip(resources, parsed, strict=True)
+    }
+
+
 async def check_permissions(
     db: AsyncSession,
     workspace_id: uuid.UUID,
@@ -74,17 +94,35 @@ async def check_permissions(
     action: str,
     resources: list[str],
 ) -> dict[str, bool]:
-    """Every requested string is a key of the answer ([wire]: one missing key is a 500)."""
     parsed = parse_all(resources, action)
     grants = await grants_of_user(db, user_id)
-    shares: frozenset[tuple[str, uuid.UUID, str]] = frozenset()
-    if any(r.id is not None for r in parsed) and not grants.superuser:
+    shared: ShareSet = frozenset()
+    if needs_shares(parsed, grants):
         shared = await shares_of_user(db, workspace_id, user_id)
-        shares = frozenset((t, i, a) for t, i, a, _ in shared if a == action)
-    return {
-        raw: grants.resource_allowed(workspace_id, r, action, shares)
-        for raw, r in zip(resources, parsed, strict=True)
+    return answer_check(grants, shared, workspace_id, resources, parsed, action)
+
+
+def full_access(grants: Grants, workspace_id: uuid.UUID, target: res.Resource, action: str) -> bool:
+    return grants.has_full_access(workspace_id, target.type, action) or (
+        target.project_id is not None
+        and target.project_id in grants.projects_allowing(workspace_id, target.type, action)
+    )
+
+
+def answer_allowed_ids(
+    grants: Grants, shared: ShareSet, workspace_id: uuid.UUID, target: res.Resource, action: str
+) -> AllowedIds:
+    if full_access(grants, workspace_id, target, action):
+        return AllowedIds(full_access=True, ids=[])
+    ids = {
+        rid
+        for rtype, rid, act, project in shared
+        if rtype == target.type and act == action and target.project_id in (None, project)
     }
+    if target.type == "project" and action == "read":
+        # A project-scope assignment lets its holder read that project (see the checker).
+        ids |= _project_ids(grants, workspace_id)
+    return AllowedIds(full_access=False, ids=sorted(ids, key=str))
 
 
 async def allowed_resource_ids(
@@ -93,25 +131,10 @@ async def allowed_resource_ids(
     res.check_action(action)
     target = res.parse(resource, allow_id=False)
     grants = await grants_of_user(db, user_id)
-    full = grants.has_full_access(workspace_id, target.type, action) or (
-        target.project_id is not None
-        and target.project_id in grants.projects_allowing(workspace_id, target.type, action)
-    )
-    if full:
-        return AllowedIds(full_access=True, ids=[])
-    shared = await shares_of_user(db, workspace_id, user_id)
-    ids = sorted(
-        {
-            rid
-            for rtype, rid, act, project in shared
-            if rtype == target.type and act == action and target.project_id in (None, project)
-        },
-        key=str,
-    )
-    if target.type == "project" and action == "read":
-        # A project-scope assignment lets its holder read that project (see the checker).
-        ids = sorted(set(ids) | _project_ids(grants, workspace_id), key=str)
-    return AllowedIds(full_access=False, ids=ids)
+    shared: ShareSet = frozenset()
+    if not full_access(grants, workspace_id, target, action):
+        shared = await shares_of_user(db, workspace_id, user_id)
+    return answer_allowed_ids(grants, shared, workspace_id, target, action)
 
 
 def _project_ids(grants: Grants, workspace_id: uuid.UUID) -> set[uuid.UUID]:
