@@ -195,6 +195,7 @@ Row = dict[str, float]
 def one_round(seeded: Seeded, db_url: str, duration: int) -> tuple[dict[str, Row], float]:
     results: dict[str, Row] = {}
     with Server("bench.hello:app", {}) as hello:
+        wrk.run(hello.url + "/", duration=1)
         r = wrk.run(hello.url + "/", duration=duration)
         results["hello-world ceiling"] = {"rps": r.rps, "p50": r.p50_ms, "p99": r.p99_ms}
     with Server("zenpro.main:create_app", zenpro_env(db_url), factory=True) as zp:

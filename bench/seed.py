@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.fixtures.factories import PASSWORD, password_hash
@@ -196,7 +196,12 @@ async def seed(engine: AsyncEngine, size: str) -> Seeded:
             }
         )
     await _bulk(engine, Share, shares)
-    return await _credentials(engine, me, my_org, my_ws, project, now)
+    seeded = await _credentials(engine, me, my_org, my_ws, project, now)
+    # A live database has planner statistics (autovacuum); fresh bulk loads do not yet.
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text("ANALYZE"))
+    return seeded
 
 
 async def _credentials(

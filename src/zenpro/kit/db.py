@@ -84,6 +84,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
 def _sqlite_begin(conn: Any) -> None:
     # IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
     # writes can fail with "database is locked" instead of waiting for busy_timeout.
+    # Autocommit reads (the cache epoch check) need no transaction and no lock at all.
+    if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        return
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
