@@ -9,11 +9,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from zenpro import __version__, docs, ratelimit
+from zenpro import __version__, audit, docs, ratelimit
+from zenpro.audit import endpoints as audit_endpoints
 from zenpro.auth import device
 from zenpro.auth import endpoints as auth_endpoints
 from zenpro.auth import pages as auth_pages
@@ -27,6 +29,7 @@ from zenpro.kit import cache as epoch_cache
 from zenpro.kit import logging as zlogging
 from zenpro.kit.cache import EpochCache
 from zenpro.kit.db import make_engine, make_sessionmaker
+from zenpro.kit.memory import tune_malloc
 from zenpro.kit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from zenpro.kit.migrate import head_revision
 from zenpro.machine import endpoints as machine
@@ -42,6 +45,14 @@ from zenpro.workspaces import endpoints as workspaces
 from zenpro.workspaces import reconciler
 
 log = logging.getLogger("zenpro")
+CORS_EXPOSED = [
+    "X-Total-Count",
+    "Link",
+    "RateLimit",
+    "RateLimit-Policy",
+    "Retry-After",
+    "X-Request-ID",
+]
 
 DESCRIPTION = """
 zenpro is an open, self-hosted server for the **ZenML Pro management API**: organizations,
@@ -104,6 +115,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
     @app.exception_handler(PoolTimeout)
+    @app.exception_handler(OSError)  # refused/reset/timed-out DB connects, unwrapped by SQLA
     async def db_unavailable(request: Request, exc: Exception) -> JSONResponse:
         log.warning("database unavailable: %s", type(exc).__name__)
         err = Unavailable("The database is unavailable; retry shortly", retry_after=2)
@@ -119,6 +131,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         if exc.connection_invalidated:
             return await db_unavailable(request, exc)
         sqlstate = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", ""))
+        # 08: connection exception; 57P: shutting down, crashed, starting up (restarts).
+        if sqlstate.startswith(("08", "57P")):
+            return await db_unavailable(request, exc)
         if sqlstate.startswith("22"):  # SQL "data exception": a value the client sent
             return await data_error(request, exc)
         return await unexpected(request, exc)
@@ -141,6 +156,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     epoch_cache.install()
+    tune_malloc()
+    audit.install()
     zlogging.configure(settings.log_format, settings.log_level)
     app = FastAPI(
         title="zenpro",
@@ -171,9 +188,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(invitations.router)
     app.include_router(roles.router)
     app.include_router(service_accounts.router)
+    app.include_router(audit_endpoints.router)
     # Innermost: the fast lane sees requests after the rate limiter, metrics and body cap.
     app.add_middleware(FastLane, state=app.state)
     ratelimit.install(app, settings)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        # Off unless configured: only the listed origins, with credentials. Outside the body
+        # cap and the limiter so a preflight is answered before either; inside the request
+        # context so it carries the request id and security headers.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=CORS_EXPOSED,
+        )
     app.add_middleware(RequestContextMiddleware)
     return app
