@@ -38,6 +38,11 @@ test-compat: $(STAMP)
 test: lint types migrations-check
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
+## fuzz: the long schemathesis run (docs/reliability.md): more examples per operation and phase
+FUZZ_EXAMPLES ?= 100
+fuzz: $(STAMP)
+	ZENPRO_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -m fuzz tests/fuzz $(PYTEST_ARGS)
+
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 

@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import logging
 import secrets
+import signal
 import sys
 
 from pydantic import ValidationError
@@ -108,6 +109,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         upgrade_sync(settings.database_url)
         ensure_admin(settings)
+    # uvicorn drains in-flight requests on SIGTERM, then re-raises the signal against the
+    # handler found at start: make that a clean exit (0), not "killed by SIGTERM" (-15).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         "zenpro.main:create_app",
         factory=True,

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from pathlib import Path
+from typing import Any
 
 import fastapi_offline
 from fastapi import APIRouter, FastAPI, Request
@@ -15,33 +19,76 @@ from zenpro.authz.guards import Public
 ASSETS = Path(fastapi_offline.__file__).parent / "static"
 ASSETS_URL = "/docs-assets"
 router = APIRouter(dependencies=[Public], include_in_schema=False)
+_INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
+
+
+def _with_csp(page: HTMLResponse) -> HTMLResponse:
+    """A CSP that allows only this server's assets and the page's own inline script (by
+    hash). Swagger UI and ReDoc set inline styles; ReDoc runs a worker from a blob."""
+    hashes = " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(m).digest()).decode() + "'"
+        for m in _INLINE_SCRIPT.findall(page.body)
+    )
+    page.headers["Content-Security-Policy"] = (
+        f"default-src 'none'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
+        "worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    )
+    return page
 
 
 @router.get("/docs", summary="Swagger UI", operation_id="docs_swagger")
 async def swagger(request: Request) -> HTMLResponse:
     app: FastAPI = request.app
-    return get_swagger_ui_html(
-        openapi_url=app.openapi_url or "/openapi.json",
-        title=f"{app.title} - API",
-        swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
-        swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
-        swagger_favicon_url=f"{ASSETS_URL}/favicon.png",
-        swagger_ui_parameters=app.swagger_ui_parameters,
+    return _with_csp(
+        get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} - API",
+            swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
+            swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
+            swagger_favicon_url=f"{ASSETS_URL}/favicon.png",
+            swagger_ui_parameters=app.swagger_ui_parameters,
+        )
     )
 
 
 @router.get("/redoc", summary="ReDoc", operation_id="docs_redoc")
 async def redoc(request: Request) -> HTMLResponse:
     app: FastAPI = request.app
-    return get_redoc_html(
-        openapi_url=app.openapi_url or "/openapi.json",
-        title=f"{app.title} - API",
-        redoc_js_url=f"{ASSETS_URL}/redoc.standalone.js",
-        redoc_favicon_url=f"{ASSETS_URL}/favicon.png",
-        with_google_fonts=False,
+    return _with_csp(
+        get_redoc_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} - API",
+            redoc_js_url=f"{ASSETS_URL}/redoc.standalone.js",
+            redoc_favicon_url=f"{ASSETS_URL}/favicon.png",
+            with_google_fonts=False,
+        )
     )
+
+
+BAD_BODY = {
+    "description": "The body cannot be parsed (not UTF-8, not form data) or is malformed.",
+    "content": {"application/json": {"example": {"detail": "There was an error parsing the body"}}},
+}
+
+
+def _document_body_errors(app: FastAPI) -> None:
+    """Every operation that takes a body can answer 400: FastAPI itself refuses a body it
+    cannot decode (e.g. invalid UTF-8) with 400 before any handler runs."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            for item in build().get("paths", {}).values():
+                for op in item.values():
+                    if isinstance(op, dict) and "requestBody" in op:
+                        op.setdefault("responses", {}).setdefault("400", BAD_BODY)
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def install(app: FastAPI) -> None:
     app.mount(ASSETS_URL, StaticFiles(directory=ASSETS), name="docs-assets")
     app.include_router(router)
+    _document_body_errors(app)

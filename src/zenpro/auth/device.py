@@ -136,7 +136,10 @@ this login and the code below matches the one it shows.</p>
     description="HTML: the logged-in user confirms the user code and picks a workspace "
     "(pre-selected by `workspace`, a name or id). Logged-out users go through /login.",
     operation_id="device_verify_page",
-    responses={303: {"description": "Not logged in: redirect to /login."}},
+    responses={
+        303: {"description": "Not logged in: redirect to /login."},
+        **error_responses(NotAuthenticated),
+    },
 )
 async def verify_page(
     request: Request,
@@ -158,7 +161,11 @@ async def verify_page(
     summary="Approve or deny a device",
     description="Form post from the verification page (same origin only).",
     operation_id="device_verify_submit",
-    responses={303: {"description": "Not logged in: redirect to /login."}},
+    responses={
+        303: {"description": "Not logged in: redirect to /login."},
+        400: {"description": "Unknown or expired code, or no workspace picked: the form again."},
+        **error_responses(NotAuthenticated, Forbidden),
+    },
 )
 async def verify_submit(
     request: Request,

@@ -79,7 +79,10 @@ async def login_page(
     summary="Submit the login page",
     description="Form post from /login: sets the session cookie and redirects (303) to `next`.",
     operation_id="login_page_submit",
-    responses={303: {"description": "Logged in; redirect to `next`."}},
+    responses={
+        303: {"description": "Logged in; redirect to `next`."},
+        401: {"description": "Wrong credentials: the form again, with the error."},
+    },
 )
 async def login_submit(
     request: Request,

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, BaseModel, Field, StringConstraints
+from pydantic import AliasChoices, BaseModel, Field, StrictBool, StringConstraints
 
 from zenpro.kit.schemas import InputModel, ReadModel
 
@@ -109,7 +109,7 @@ class APIKeyCreate(InputModel):
 class APIKeyUpdate(InputModel):
     name: KeyName | None = Field(None, description="New name.")
     description: KeyDescription | None = Field(None, description="New description.")
-    active: bool | None = Field(None, description="Deactivate (false) or reactivate the key.")
+    active: StrictBool | None = Field(None, description="Deactivate (false) or reactivate the key.")
     expires_in_minutes: int | None = Field(
         None, ge=1, le=60 * 24 * 366 * 10, description="New lifetime from now, in minutes."
     )

@@ -16,6 +16,7 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's session. It commits when the handler returns, before the response
     is sent (scope="function"), so a failed commit can never follow a 2xx."""
     async for session in session_scope(request.app.state.sessionmaker):
+        session.info["request"] = request  # who and from where, for the audit trail
         yield session
 
 

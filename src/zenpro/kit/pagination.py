@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 T = TypeVar("T")
 
 MAX_LIMIT = 1000
+# Above this an offset overflows the database's 64-bit integer (a 500 on SQLite).
+MAX_OFFSET = 2**62
 
 
 @dataclass(frozen=True)
@@ -21,7 +23,7 @@ class PageParams:
 
 
 def _page_params(
-    offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")] = 0,
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description=f"Items to return (max {MAX_LIMIT}).")
     ] = 100,

@@ -2,6 +2,7 @@
 
 from zenpro.kit.db import Base
 from zenpro.models.api_key import APIKey
+from zenpro.models.audit_event import AuditEvent
 from zenpro.models.cache_epoch import CacheEpoch
 from zenpro.models.device import Device
 from zenpro.models.invitation import Invitation
@@ -16,6 +17,7 @@ from zenpro.models.workspace import Workspace
 
 __all__ = [
     "APIKey",
+    "AuditEvent",
     "Base",
     "CacheEpoch",
     "Device",

@@ -84,7 +84,8 @@ async def create_organization(
     operation_id="get_organization",
     responses=error_responses(*AUTH_ERRORS, NotFound),
 )
-async def get_organization(db: DB, scoped: OrgByIdOrName) -> OrganizationRead:
+async def get_organization(db: DB, scoped: OrgByIdOrName, id_or_name: str) -> OrganizationRead:
+    # id_or_name is read by the guard; declared here so the OpenAPI lists it.
     return await service.one(db, scoped.obj)
 
 

@@ -57,8 +57,12 @@ def assignments_stmt(role_id: uuid.UUID, **filters: uuid.UUID | None) -> Select[
     return stmt
 
 
-async def find_assignment(db: AsyncSession, scope_key: str) -> RoleAssignment | None:
+async def find_assignment(
+    db: AsyncSession, scope_key: str, *, for_update: bool = False
+) -> RoleAssignment | None:
     stmt = select(RoleAssignment).where(RoleAssignment.scope_key == scope_key)
+    if for_update:  # concurrent revocations: the losers wait, then find nothing (404)
+        stmt = stmt.with_for_update()
     return (await db.scalars(stmt)).first()
 
 

@@ -266,7 +266,7 @@ async def unassign(
     db: AsyncSession, access: Access, role: Role, scope: Scope, subject: Subject
 ) -> None:
     await authorize_assignment(db, access, role, scope)
-    assignment = await repo.find_assignment(db, scope_key(role, scope, subject))
+    assignment = await repo.find_assignment(db, scope_key(role, scope, subject), for_update=True)
     if assignment is None:
         raise NotFound("No such assignment")
     if role.id == ORG_ADMIN_ID and subject.user_id is not None and scope.workspace_id is None:

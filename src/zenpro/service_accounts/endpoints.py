@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Path
 
 from zenpro.auth import keys
 from zenpro.auth.schemas import (
@@ -39,8 +39,17 @@ from zenpro.service_accounts.schemas import (
     ServiceAccountUpdate,
 )
 
+
+async def _organization_id_param(
+    organization_id: Annotated[str, Path(description="Organization id.")],
+) -> None:
+    """Declares the prefix's path parameter in the OpenAPI; the guard reads and checks it."""
+
+
 router = APIRouter(
-    prefix="/organizations/{organization_id}/service_accounts", tags=["service accounts"]
+    prefix="/organizations/{organization_id}/service_accounts",
+    tags=["service accounts"],
+    dependencies=[Depends(_organization_id_param)],
 )
 ERRORS = (NotAuthenticated, Forbidden, NotFound)
 SA = "/{sa_id_or_username}"

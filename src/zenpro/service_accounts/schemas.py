@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StrictBool, StringConstraints
 
 from zenpro.kit.schemas import InputModel
 from zenpro.users.schemas import Username, UserRead
@@ -27,6 +27,6 @@ class ServiceAccountUpdate(InputModel):
     name: Username | None = Field(None, description="New login name.")
     display_name: ShortText | None = Field(None, description="Human-readable name.")
     description: Description | None = Field(None, description="What it is for.")
-    is_active: bool | None = Field(
+    is_active: StrictBool | None = Field(
         None, description="false deactivates it: every key and token stops at once."
     )

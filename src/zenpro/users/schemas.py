@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import EmailStr, Field, StringConstraints
+from pydantic import EmailStr, Field, StrictBool, StringConstraints
 
 from zenpro.auth.passwords import MAX_LENGTH, MIN_LENGTH
 from zenpro.kit.schemas import InputModel, ReadModel, Url
@@ -50,7 +50,7 @@ class UserCreate(InputModel):
     password: Password
     email: EmailStr | None = Field(None, description="Email address; unique.")
     name: ShortText | None = Field(None, description="Full name.")
-    is_superuser: bool = Field(False, description="Make the new user a superuser.")
+    is_superuser: StrictBool = Field(False, description="Make the new user a superuser.")
 
 
 class UserUpdateMe(InputModel):
@@ -60,7 +60,7 @@ class UserUpdateMe(InputModel):
     company: ShortText | None = Field(None, description="Company.")
     job_title: ShortText | None = Field(None, description="Job title.")
     metadata: dict[str, Any] | None = Field(None, description="Free-form metadata.")
-    is_onboarded: bool | None = Field(None, description="Mark onboarding as done.")
+    is_onboarded: StrictBool | None = Field(None, description="Mark onboarding as done.")
     password: Password | None = Field(None, description="New password (needs old_password).")
     old_password: Annotated[str, StringConstraints(max_length=MAX_LENGTH)] | None = Field(
         None, description="The current password, required to set a new one."
@@ -71,8 +71,8 @@ class UserUpdateAdmin(InputModel):
     name: ShortText | None = Field(None, description="Full name.")
     username: Username | None = None
     email: EmailStr | None = Field(None, description="Email address; unique.")
-    is_active: bool | None = Field(None, description="Deactivate or reactivate the account.")
-    is_superuser: bool | None = Field(None, description="Grant or remove superuser.")
+    is_active: StrictBool | None = Field(None, description="Deactivate or reactivate the account.")
+    is_superuser: StrictBool | None = Field(None, description="Grant or remove superuser.")
     password: Password | None = Field(
         None, description="Set a password; the user must change it (password_expired)."
     )

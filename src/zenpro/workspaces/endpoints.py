@@ -111,7 +111,8 @@ async def create_workspace(
     return await service.with_key(db, ws, key)
 
 
-async def get_workspace(db: DB, scoped: WsByIdOrName) -> WorkspaceRead:
+async def get_workspace(db: DB, scoped: WsByIdOrName, id_or_name: str) -> WorkspaceRead:
+    # id_or_name is read by the guard; declared here so the OpenAPI lists it.
     return (await service.to_read(db, [scoped.obj]))[0]
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from zenpro.kit.schemas import Description, DisplayName, InputModel, Slug, Url
 from zenpro.users.schemas import UserRead
@@ -95,7 +95,7 @@ class WorkspaceCreate(InputModel):
     display_name: DisplayName | None = Field(None, description="Free-text name.")
     description: Description | None = Field(None, description="Description.")
     organization_id: uuid.UUID = Field(description="The organization to create it in.")
-    is_managed: bool = Field(
+    is_managed: StrictBool = Field(
         True, description="Run by zenpro's provisioner; ignored (false) with enroll=true."
     )
 

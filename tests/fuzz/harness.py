@@ -1,0 +1,228 @@
+"""Schemathesis against the in-process ASGI app, once per credential kind.
+
+The app runs under schemathesis' own ASGI portal (its own event loop and lifespan), so it
+gets its own database (``…_fuzz``) rather than the suite's shared ``app`` fixture.
+Seed data is made through the API, so every credential is a real one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import schemathesis
+from fastapi import FastAPI
+from schemathesis.engine import events
+from schemathesis.python import asgi
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+from tests.conftest import make_settings
+from tests.fixtures import db as dbfix
+from tests.fixtures.factories import PASSWORD, make_user
+from zenpro.main import create_app
+
+# Examples per operation and phase; `make fuzz` raises it (see docs/reliability.md).
+EXAMPLES = int(os.environ.get("ZENPRO_FUZZ_EXAMPLES", "5"))
+SEED = int(os.environ.get("ZENPRO_FUZZ_SEED", "20240601"))
+MAX_TIME = int(os.environ.get("ZENPRO_FUZZ_MAX_SECONDS", "0"))  # 0 = no limit
+CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "response_schema_conformance",
+    "negative_data_rejection",
+    "use_after_free",
+    "ensure_resource_availability",
+    "ignored_auth",
+)
+
+
+# The only places a check is switched off, each for one operation and with the reason.
+NARROW_EXCEPTIONS: list[dict[str, Any]] = [
+    {
+        # FastAPI reads an empty form field as "not sent" (HTML form semantics), so
+        # `device_id=` means "no device id", which the contract allows; schemathesis counts
+        # the empty string as a malformed UUID. A non-empty bad UUID is still a 422
+        # (tests/security/test_bad_input_corpus.py).
+        "include-path": "/auth/device_authorization",
+        "include-method": "POST",
+        "checks": {"negative_data_rejection": {"enabled": False}},
+    },
+]
+
+
+def fresh_database(backend: str) -> str:
+    make = dbfix.fresh_postgres if backend == "postgres" else dbfix.fresh_sqlite
+    return asyncio.run(make("_fuzz"))
+
+
+async def _seed_users(url: str) -> None:
+    engine = create_async_engine(url)
+    try:
+        async with async_sessionmaker(engine, expire_on_commit=False)() as db:
+            for name in ("fuzz-owner", "fuzz-machine-owner"):
+                await make_user(db, name)
+    finally:
+        await engine.dispose()
+
+
+@dataclass
+class Credentials:
+    """How to (re)obtain each kind of credential through the API."""
+
+    app: FastAPI
+    workspace_id: str = ""
+    enrollment_key: str = ""
+    org_id: str = ""
+    ids: dict[str, str] = field(default_factory=dict)
+
+    def _client(self) -> asgi.ASGIClient:
+        return asgi.get_client(self.app)
+
+    def session(self, username: str = "fuzz-owner") -> str:
+        with self._client() as c:
+            r = c.post("/auth/login", data={"username": username, "password": PASSWORD})
+            r.raise_for_status()
+            return str(r.json()["access_token"])
+
+    def pat(self) -> str:
+        with self._client() as c:
+            r = c.post(
+                "/users/me/api_keys",
+                json={"name": f"fuzz-{uuid.uuid4().hex[:8]}"},
+                headers={"Authorization": f"Bearer {self.session()}"},
+            )
+            r.raise_for_status()
+            return str(r.json()["key"])
+
+    def machine(self) -> str:
+        with self._client() as c:
+            r = c.post(
+                "/auth/login",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": self.workspace_id,
+                    "client_secret": self.enrollment_key,
+                    "audience": "fuzz",
+                },
+            )
+            r.raise_for_status()
+            return str(r.json()["access_token"])
+
+    def get(self, kind: str) -> str:
+        return {"session": self.session, "pat": self.pat, "machine": self.machine}[kind]()
+
+
+def _seed_objects(creds: Credentials) -> None:
+    """An organization with a workspace (enrolled), a team and a custom role."""
+    with asgi.get_client(creds.app) as c:
+        h = {"Authorization": f"Bearer {creds.session('fuzz-machine-owner')}"}
+        org = c.post("/organizations", json={"name": "fuzz-machine-org"}, headers=h)
+        org.raise_for_status()
+        ws = c.post(
+            "/workspaces",
+            params={"enroll": "true"},
+            json={"name": "fuzz-ws", "organization_id": org.json()["id"]},
+            headers=h,
+        )
+        ws.raise_for_status()
+        creds.workspace_id = ws.json()["id"]
+        creds.enrollment_key = ws.json()["enrollment_key"]
+        h = {"Authorization": f"Bearer {creds.session()}"}
+        org = c.post("/organizations", json={"name": "fuzz-org"}, headers=h)
+        org.raise_for_status()
+        creds.org_id = org.json()["id"]
+        for path, body in (
+            ("/workspaces", {"name": "fuzz-own-ws", "organization_id": creds.org_id}),
+            ("/teams", {"name": "fuzz-team", "organization_id": creds.org_id}),
+        ):
+            c.post(path, json=body, headers=h).raise_for_status()
+
+
+@contextmanager
+def running_app(backend: str) -> Iterator[Credentials]:
+    url = fresh_database(backend)
+    asyncio.run(_seed_users(url))
+    app = create_app(make_settings(url, reconciler_enabled=False))
+    creds = Credentials(app)
+    try:
+        _seed_objects(creds)
+        yield creds
+    finally:
+        asgi.shutdown_lifespans()
+
+
+def config(kind: str) -> schemathesis.Config:
+    checks = {name: {"enabled": True} for name in CHECKS}
+    gen = {"max-examples": EXAMPLES, "mode": "all", "deterministic": False}
+    data: dict[str, Any] = {
+        "seed": SEED,
+        "cache": {"enabled": False},  # no .schemathesis/ state in the tree
+        "suppress-health-check": ["all"],
+        "checks": {"enabled": False, **checks},
+        "generation": gen,
+        "phases": {
+            "examples": {"enabled": True},
+            "coverage": {"enabled": True},
+            "fuzzing": {"enabled": True},
+            "stateful": {"enabled": True, "max-steps": 6},
+        },
+    }
+    data["operations"] = NARROW_EXCEPTIONS
+    if MAX_TIME:
+        data["max-time"] = MAX_TIME
+    return schemathesis.Config.from_dict(data)
+
+
+@dataclass
+class Outcome:
+    failures: list[str]
+    operations: int
+    cases: int
+    errors: list[str]
+    phases: dict[str, str]
+
+
+def run(creds: Credentials, kind: str) -> Outcome:
+    creds.get(kind)  # fail here, clearly, if the credential cannot be made at all
+
+    class Provider:
+        def get(self, case: Any, ctx: Any) -> str:
+            # A fuzzed logout (or key revocation) ends the credential: get a new one.
+            return creds.get(kind)
+
+        def set(self, case: Any, data: str, ctx: Any) -> None:
+            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+
+    schema = schemathesis.openapi.from_asgi("/openapi.json", creds.app, config=config(kind))
+    schema.auth(refresh_interval=600, retry_on=[401])(Provider)
+    failures: list[str] = []
+    errors: list[str] = []
+    phases: dict[str, str] = {}
+    cases = 0
+    labels: set[str] = set()
+    for event in schemathesis.engine.from_schema(schema).execute():
+        if isinstance(event, events.ScenarioFinished):
+            labels.add(event.recorder.label)
+            cases += len(event.recorder.cases)
+            for case_id, checks in event.recorder.checks.items():
+                for check in checks:
+                    if check.failure_info is not None:
+                        node = event.recorder.cases[case_id].value
+                        failures.append(
+                            f"[{event.phase.value}] {event.recorder.label} {check.name}: "
+                            f"{check.failure_info.failure.title} — "
+                            f"{check.failure_info.failure.message[:400]}\n"
+                            f"    {node.as_curl_command()}"
+                        )
+        elif isinstance(event, events.NonFatalError):
+            errors.append(f"{event.label}: {event.info.format()[:600]}")
+        elif isinstance(event, events.FatalError):
+            errors.append(f"FATAL: {event.exception!r}")
+        elif isinstance(event, events.PhaseFinished):
+            phases[event.phase.name.value] = event.status.value
+    return Outcome(sorted(set(failures)), len(labels), cases, errors, phases)
