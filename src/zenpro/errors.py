@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from fastapi.exceptions import RequestValidationError
+
 
 class ZenproError(Exception):
     """Base of every error a client can cause."""
@@ -85,6 +87,14 @@ class Unavailable(ZenproError):
 
     def body(self) -> dict[str, Any]:
         return {"detail": self.message, "code": self.code}
+
+
+def invalid_query(param: str, message: str) -> RequestValidationError:
+    """A 422 in FastAPI's own shape, for rules across several query parameters that a
+    single parameter's validation cannot express ("exactly one of …")."""
+    return RequestValidationError(
+        [{"loc": ("query", param), "msg": message, "type": "value_error"}]
+    )
 
 
 def error_responses(*errors: type[ZenproError]) -> dict[int | str, dict[str, Any]]:

@@ -94,6 +94,11 @@ async def login_password(
     """A local-account login: a new session (never reusing an old one, so a planted
     session id cannot survive login). Unknown user and wrong password answer alike."""
     user = await repo.user_by_username(db, username)
+    if user is not None:
+        db.expunge(user)  # keep its loaded attributes through the rollback below
+    # End the read transaction before waiting for a hashing slot: a burst of logins must
+    # not hold pooled connections (and starve every other request) while Argon2 runs.
+    await db.rollback()
     ok = await verify_password(password, user.password_hash if user else None)
     if not ok or user is None or not user.is_active or user.is_service_account:
         raise NotAuthenticated(BAD_CREDENTIALS)
@@ -205,11 +210,13 @@ async def _still_valid(db: AsyncSession, hit: _Cached) -> bool:
     if hit.idle is not None and last is not None and now - last >= hit.idle:
         return False
     if last is None or now - last > TOUCH_EVERY:
+        # Claim the write before awaiting it: of the requests that find it due at once,
+        # one writes and the others go on (no pile-up on the same row).
+        hit.last_used = now
         if hit.is_key:
             await repo.touch_api_key(db, hit.row_id, now)
         else:
             await repo.touch_token(db, hit.row_id, now)
-        hit.last_used = now
     return True
 
 

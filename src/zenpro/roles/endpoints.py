@@ -6,11 +6,17 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
 
 from zenpro.authz.guards import Authenticated
 from zenpro.authz.vocabulary import Level
-from zenpro.errors import Conflict, Forbidden, NotAuthenticated, NotFound, error_responses
+from zenpro.errors import (
+    Conflict,
+    Forbidden,
+    NotAuthenticated,
+    NotFound,
+    error_responses,
+    invalid_query,
+)
 from zenpro.kit.deps import DB
 from zenpro.kit.pagination import Page, fetch_page, set_page_headers
 from zenpro.kit.schemas import Empty
@@ -40,15 +46,7 @@ def _subject(
 ) -> service.Subject:
     given = [v for v in (user_id, team_id, invitation_id) if v is not None]
     if len(given) != 1:
-        raise RequestValidationError(
-            [
-                {
-                    "loc": ("query", "user_id"),
-                    "msg": "give exactly one of user_id, team_id, invitation_id",
-                    "type": "value_error",
-                }
-            ]
-        )
+        raise invalid_query("user_id", "give exactly one of user_id, team_id, invitation_id")
     return service.Subject(user_id, team_id, invitation_id)
 
 

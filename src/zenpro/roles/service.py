@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro.authz.guards import Access
 from zenpro.authz.vocabulary import ORG_ADMIN_ID, WORKSPACE_ADMIN_ID, Level
-from zenpro.errors import Conflict, Forbidden, NotFound
+from zenpro.errors import Conflict, Forbidden, NotFound, invalid_query
 from zenpro.kit.repository import flush_or_conflict
 from zenpro.models import Organization, Role, RoleAssignment
 from zenpro.roles import repository as repo
@@ -176,11 +176,7 @@ async def resolve_scope(
 
 
 def _level_error(message: str) -> Exception:
-    from fastapi.exceptions import RequestValidationError
-
-    return RequestValidationError(
-        [{"loc": ("query", "workspace_id"), "msg": message, "type": "value_error"}]
-    )
+    return invalid_query("workspace_id", message)
 
 
 async def authorize_assignment(db: AsyncSession, access: Access, role: Role, scope: Scope) -> None:

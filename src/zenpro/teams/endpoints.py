@@ -6,10 +6,16 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
 
 from zenpro.authz.guards import Authenticated
-from zenpro.errors import Conflict, Forbidden, NotAuthenticated, NotFound, error_responses
+from zenpro.errors import (
+    Conflict,
+    Forbidden,
+    NotAuthenticated,
+    NotFound,
+    error_responses,
+    invalid_query,
+)
 from zenpro.kit.deps import DB
 from zenpro.kit.pagination import Page, fetch_page, set_page_headers
 from zenpro.kit.schemas import Empty
@@ -32,15 +38,7 @@ InvitationIdQuery = Annotated[
 
 def _exactly_one(user_id: uuid.UUID | None, invitation_id: uuid.UUID | None) -> None:
     if (user_id is None) == (invitation_id is None):
-        raise RequestValidationError(
-            [
-                {
-                    "loc": ("query", "user_id"),
-                    "msg": "Give exactly one of user_id and invitation_id",
-                    "type": "value_error",
-                }
-            ]
-        )
+        raise invalid_query("user_id", "Give exactly one of user_id and invitation_id")
 
 
 @router.post(
