@@ -173,7 +173,6 @@ def zenpro_env(db_url: str) -> dict[str, str]:
         # wrk hammers one principal far beyond any sane budget, and a moving window that
         # large costs memory and CPU of its own: the limiter is measured apart (bench/NOTES.md).
         "ZENPRO_RATELIMIT_ENABLED": "false",
-        "ZENPRO_PASSWORD_HASH_CONCURRENCY": "2",
     }
 
 

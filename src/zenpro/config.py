@@ -6,6 +6,7 @@ Validated at start: a bad value stops the process with a message that names the 
 from __future__ import annotations
 
 import ipaddress
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -59,7 +60,10 @@ class Settings(BaseSettings):
         5.0, gt=0, description="Seconds to wait for a free connection before a 503."
     )
     password_hash_concurrency: int = Field(
-        2, ge=1, description="How many password hashes may run at once (threads)."
+        default_factory=lambda: max(1, (os.cpu_count() or 2) // 2),
+        ge=1,
+        description="Argon2 hashes that may run at once (threads; 19 MiB each); "
+        "default: half the CPU cores, at least one.",
     )
     # Organizations / workspaces
     max_owned_organizations: int | None = Field(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import ColumnElement, delete, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro.models import RoleAssignment, Share, TeamMember, User
@@ -14,9 +14,15 @@ async def get_user(db: AsyncSession, user_id: uuid.UUID) -> User | None:
     return await db.get(User, user_id)
 
 
-def _subject_clause(user_id: uuid.UUID):  # type: ignore[no-untyped-def]
-    teams = select(TeamMember.team_id).where(TeamMember.user_id == user_id).scalar_subquery()
-    return or_(Share.user_id == user_id, Share.team_id.in_(teams))
+def _subject_clause(user_id: uuid.UUID, workspace_id: uuid.UUID) -> ColumnElement[bool]:
+    """Shares of the user, direct or through a team, as a UNION of two index lookups
+    (an OR across the two columns would make PostgreSQL scan the table)."""
+    teams = select(TeamMember.team_id).where(TeamMember.user_id == user_id)
+    ids = union_all(
+        select(Share.id).where(Share.user_id == user_id, Share.workspace_id == workspace_id),
+        select(Share.id).where(Share.team_id.in_(teams), Share.workspace_id == workspace_id),
+    )
+    return Share.id.in_(ids)
 
 
 async def shared(
@@ -29,7 +35,7 @@ async def shared(
     action: str | None = None,
 ) -> list[Share]:
     """Shares reaching the user (directly or via a team) in one workspace."""
-    stmt = select(Share).where(Share.workspace_id == workspace_id, _subject_clause(user_id))
+    stmt = select(Share).where(_subject_clause(user_id, workspace_id))
     if resource_ids is not None:
         stmt = stmt.where(Share.resource_id.in_(resource_ids))
     if resource_type is not None:
