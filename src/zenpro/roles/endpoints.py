@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from zenpro.authz.guards import Authenticated
 from zenpro.authz.vocabulary import Level
@@ -174,6 +174,29 @@ async def list_assignments(
     return await service.read_assignments(db, role, items)
 
 
+async def _assignment_target(
+    db: DB,
+    access: Authenticated,
+    role_id: uuid.UUID,
+    user_id: UserQ = None,
+    team_id: TeamQ = None,
+    invitation_id: InvitationQ = None,
+    organization_id: OrgQ = None,
+    workspace_id: WorkspaceQ = None,
+    project_id: ProjectQ = None,
+) -> tuple[Role, service.Scope, service.Subject]:
+    """The role, scope and subject an assignment request names (shared by grant and revoke)."""
+    subject = _subject(user_id, team_id, invitation_id)
+    role = await service.visible_role(db, access, role_id)
+    scope = await service.resolve_scope(db, access, role, organization_id, workspace_id, project_id)
+    return role, scope, subject
+
+
+AssignmentTarget = Annotated[
+    tuple[Role, service.Scope, service.Subject], Depends(_assignment_target)
+]
+
+
 @router.post(
     "/roles/{role_id}/assignments",
     response_model=AssignmentRead,
@@ -186,19 +209,9 @@ async def list_assignments(
     responses=error_responses(*ERRORS, Conflict),
 )
 async def create_assignment(
-    db: DB,
-    access: Authenticated,
-    role_id: uuid.UUID,
-    user_id: UserQ = None,
-    team_id: TeamQ = None,
-    invitation_id: InvitationQ = None,
-    organization_id: OrgQ = None,
-    workspace_id: WorkspaceQ = None,
-    project_id: ProjectQ = None,
+    db: DB, access: Authenticated, target: AssignmentTarget
 ) -> AssignmentRead:
-    subject = _subject(user_id, team_id, invitation_id)
-    role = await service.visible_role(db, access, role_id)
-    scope = await service.resolve_scope(db, access, role, organization_id, workspace_id, project_id)
+    role, scope, subject = target
     assignment = await service.assign(db, access, role, scope, subject)
     return (await service.read_assignments(db, role, [assignment]))[0]
 
@@ -211,19 +224,7 @@ async def create_assignment(
     operation_id="delete_role_assignment",
     responses=error_responses(*ERRORS, Conflict),
 )
-async def delete_assignment(
-    db: DB,
-    access: Authenticated,
-    role_id: uuid.UUID,
-    user_id: UserQ = None,
-    team_id: TeamQ = None,
-    invitation_id: InvitationQ = None,
-    organization_id: OrgQ = None,
-    workspace_id: WorkspaceQ = None,
-    project_id: ProjectQ = None,
-) -> Empty:
-    subject = _subject(user_id, team_id, invitation_id)
-    role = await service.visible_role(db, access, role_id)
-    scope = await service.resolve_scope(db, access, role, organization_id, workspace_id, project_id)
+async def delete_assignment(db: DB, access: Authenticated, target: AssignmentTarget) -> Empty:
+    role, scope, subject = target
     await service.unassign(db, access, role, scope, subject)
     return Empty()
