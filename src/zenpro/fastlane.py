@@ -12,7 +12,6 @@ from the same functions the routes use (``rbac.service.answer_*``, the checker).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from typing import Any
@@ -43,7 +42,9 @@ class FastLane:
         if route is None or cache is None or not (cache.push and cache.listening):
             await self.app(scope, receive, send)
             return
-        await asyncio.sleep(0)  # as in kit.cache.snapshot: let a pending bump land first
+        if not await cache.fence():  # as in kit.cache.snapshot: never a stale epoch
+            await self.app(scope, receive, send)
+            return
         body: bytes | None = b""
         replay = receive
         if scope["method"] == "POST":

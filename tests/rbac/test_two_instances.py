@@ -3,6 +3,8 @@ check_permissions answer on another instance sharing the database."""
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +31,11 @@ async def test_revocation_on_one_instance_is_seen_by_the_other(
     machine = bearer(await machine_token(db, ws))
     other = create_app(make_settings(database_url))
     async with other.router.lifespan_context(other):
+        # On PostgreSQL the caches are trusted only once the invalidation listener is up.
+        for _ in range(100):
+            if not other.state.cache.push or other.state.cache.listening:
+                break
+            await asyncio.sleep(0.05)
         transport = httpx.ASGITransport(app=other)
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as second:
             params = {"user_id": str(bob.id), "workspace_id": str(ws.id)}

@@ -88,6 +88,11 @@ class EpochCache:
         self.push = False  # True once a PostgreSQL listener delivers bumps to us
         self.listening = False
         self._task: asyncio.Task[None] | None = None
+        self._conn: Any = None  # asyncpg connection: LISTEN, and the epoch reads
+        self._lock = asyncio.Lock()
+        self._next: asyncio.Future[bool] | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._db_epochs: dict[str, int] = {}
 
     def moved(self, names: Iterable[str]) -> None:
         """Forget everything under these epochs (a bump happened)."""
@@ -98,6 +103,46 @@ class EpochCache:
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         self.moved(payload.split(","))
+
+    async def fence(self) -> bool:
+        """Apply a read of the counters that *started after this call*; False when the
+        database connection is down (the caller then bypasses the caches).
+
+        Concurrent requests share reads: whoever arrives while a read is running waits for
+        the next one, so there is at most one tiny query in flight per round trip, however
+        many requests there are, and a change committed before a request arrived is always
+        seen by it — on every instance (the NOTIFY only empties caches early)."""
+        if not self.listening:
+            return False
+        fut = self._next
+        if fut is None:
+            fut = self._next = asyncio.get_running_loop().create_future()
+            if self._reader is None or self._reader.done():
+                self._reader = asyncio.create_task(self._read_loop())
+        return bool(await asyncio.shield(fut))
+
+    async def _read_loop(self) -> None:
+        while self._next is not None:
+            fut, self._next = self._next, None
+            ok = await self._read()
+            if not fut.done():
+                fut.set_result(ok)
+
+    async def _read(self) -> bool:
+        conn = self._conn
+        if conn is None:
+            return False
+        try:
+            async with self._lock:
+                rows = await conn.fetch("SELECT name, value FROM cache_epochs")
+        except Exception as exc:  # any failure: bypass the caches for this request
+            log.warning("cache epoch read failed (%s); caches bypassed", exc)
+            return False
+        for name, value in rows:
+            if self._db_epochs.get(name) != value:
+                self._db_epochs[name] = value
+                self.moved([name])
+        return True
 
     async def start(self, engine: AsyncEngine) -> None:
         """On PostgreSQL, listen for bumps (and keep reconnecting) for the app's lifetime."""
@@ -123,16 +168,19 @@ class EpochCache:
                 await conn.add_listener(CHANNEL, self._on_notify)
                 # Anything may have changed while we were not listening.
                 self.moved(EPOCHS)
+                self._conn = conn
                 self.listening = True
                 while not conn.is_closed():
                     await asyncio.sleep(1)
-                    await conn.execute("SELECT 1")  # notice a dead link within a second
+                    async with self._lock:
+                        await conn.execute("SELECT 1")  # notice a dead link within a second
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # any failure: bypass the caches and retry
                 log.warning("cache invalidation listener down (%s); caches bypassed", exc)
             finally:
                 self.listening = False
+                self._conn = None
                 if conn is not None and not conn.is_closed():
                     await conn.close()
             await asyncio.sleep(1)
@@ -184,9 +232,8 @@ async def snapshot(db: AsyncSession) -> tuple[EpochCache, dict[str, int]] | None
         if not cache.listening:
             return None
         if seen is None:
-            # Once per request: let a bump notification that arrived together with this
-            # request be processed before the caches are trusted.
-            await asyncio.sleep(0)
+            if not await cache.fence():  # once per request
+                return None
             seen = db.info[_SNAPSHOT] = dict(cache.epochs)
         return cache, seen
     if seen is None:
@@ -255,10 +302,10 @@ def _before_commit(session: Session) -> None:
             update(CacheEpoch).where(CacheEpoch.name == name).values(value=CacheEpoch.value + 1)
         )
     if session.get_bind().dialect.name == "postgresql":
-        # Delivered to every listening instance when (and only if) this transaction commits.
-        session.execute(
-            text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": ",".join(sorted(pending))}
-        )
+        # Delivered to every listening instance when (and only if) this transaction commits:
+        # it empties their caches early (correctness comes from EpochCache.fence).
+        payload = ",".join(sorted(pending))
+        session.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": payload})
 
 
 def _after_commit(session: Session) -> None:
