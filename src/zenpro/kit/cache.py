@@ -5,11 +5,13 @@ the ``cache_epochs`` table. Session events bump them *inside the transaction* of
 that can change the answer, so the bump commits atomically with the change.
 
 How an instance learns of a bump:
-- **PostgreSQL (push)**: the same transaction runs ``pg_notify``, which PostgreSQL delivers
-  to every instance's listener connection at commit, before the writer has even answered
-  its client. A hit costs no query at all. While the listener is down the caches are
-  bypassed (every request queries), and they are emptied when it reconnects.
-- **SQLite (pull)**: each request reads both counters once (one tiny query on the same file).
+- **PostgreSQL**: before trusting its caches a request waits for a read of the counters
+  that started after it arrived (``EpochCache.fence``). Concurrent requests share these
+  reads over one dedicated connection, so there is at most one tiny primary-key query in
+  flight per round trip however busy the instance is, and no ORM session is opened on a
+  hit. The same transaction also runs ``pg_notify`` so that idle instances empty their
+  caches early. While that connection is down the caches are bypassed.
+- **SQLite**: each request reads both counters once (one tiny query on the same file).
 
 Entries are tagged with the epoch seen *before* they were loaded, so a slow request can
 never store stale data under a newer epoch. No TTL: a revoked grant can never live on.

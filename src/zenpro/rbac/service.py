@@ -18,7 +18,7 @@ from zenpro.rbac.schemas import AllowedIds, ResourceMembers
 
 async def grants_of_user(db: AsyncSession, user_id: uuid.UUID) -> Grants:
     """Grants of the user a workspace asks about; an unknown or inactive user holds nothing.
-    Cached (``grants`` epoch): a hit costs no query."""
+    Cached (``grants`` epoch): a hit costs no query of its own."""
     snap = await snapshot(db)
     if snap is None:
         return await _grants_of_user(db, user_id)
