@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zenpro.authz.guards import Access
 from zenpro.authz.vocabulary import ORG_ADMIN_ID, WORKSPACE_ADMIN_ID, Level
 from zenpro.errors import Conflict, Forbidden, NotFound, invalid_query
+from zenpro.kit.db import utcnow
 from zenpro.kit.repository import flush_or_conflict
 from zenpro.models import Organization, Role, RoleAssignment
 from zenpro.roles import repository as repo
@@ -107,7 +108,7 @@ async def update_role(
             }
         )
         await repo.replace_permissions(db, role.id, _pairs(data.permissions))
-    role.updated = role.updated  # touch
+    role.updated = utcnow()  # a permissions-only edit changes no column of roles itself
     await flush_or_conflict(db, f"A role named {role.name!r} already exists here")
     return role
 
