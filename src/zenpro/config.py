@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     reconcile_interval_seconds: float = Field(2.0, gt=0)
     reconciler_enabled: bool = True
     cors_origins: list[str] = Field(default_factory=list)
+    opentelemetry: bool = Field(
+        False,
+        description="Turn on FastAPI's native OpenTelemetry hooks (traces, metrics, logs to a "
+        "configured provider). Off by default: zenpro exports Prometheus metrics itself, and "
+        "the hooks cost a few percent of every request.",
+    )
     # Programmatic access (issue 5)
     device_code_minutes: int = Field(10, ge=1, description="Lifetime of a device-flow code.")
     device_interval_seconds: int = Field(

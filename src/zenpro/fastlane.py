@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import uuid
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -34,7 +35,6 @@ class FastLane:
     def __init__(self, app: ASGIApp, state: Any) -> None:
         self.app = app
         self.state = state  # the FastAPI app's state: its cache, and a served counter
-        state.fastlane_served = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = _ROUTES.get((scope.get("method", ""), scope.get("path", "")))
@@ -55,7 +55,8 @@ class FastLane:
             return
         self.state.fastlane_served += 1
         scope.setdefault("state", {})["route_template"] = scope["path"]
-        await send({"type": "http.response.start", "status": 200, "headers": JSON_HEADERS})
+        headers = [*JSON_HEADERS, (b"content-length", str(len(answer)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": answer})
 
 
@@ -94,8 +95,6 @@ def _bearer(scope: Scope) -> str | None:
 
 
 def _query(scope: Scope) -> dict[str, str] | None:
-    from urllib.parse import parse_qsl
-
     try:
         pairs = parse_qsl(scope.get("query_string", b"").decode(), strict_parsing=False)
     except UnicodeDecodeError:

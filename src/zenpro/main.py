@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi.telemetry import TelemetryConfig
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -153,6 +154,14 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": errors}, status_code=422)
 
 
+def _telemetry(enabled: bool) -> TelemetryConfig | None:
+    """FastAPI's defaults when OpenTelemetry is wanted; otherwise its hooks off, so no
+    request asks the OpenTelemetry API whether a provider has been configured."""
+    if enabled:
+        return None
+    return {"tracing": False, "metrics": False, "logs": False}
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     epoch_cache.install()
@@ -167,6 +176,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,  # served by zenpro.docs with local assets
         redoc_url=None,
         swagger_ui_parameters={"withCredentials": True, "persistAuthorization": False},
+        telemetry=_telemetry(settings.opentelemetry),
     )
     app.state.settings = settings
     _install_error_handlers(app)
@@ -190,6 +200,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(service_accounts.router)
     app.include_router(audit_endpoints.router)
     # Innermost: the fast lane sees requests after the rate limiter, metrics and body cap.
+    app.state.fastlane_served = 0  # answers given by the fast lane (tests read it)
     app.add_middleware(FastLane, state=app.state)
     ratelimit.install(app, settings)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

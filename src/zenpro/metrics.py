@@ -32,9 +32,16 @@ CACHE_EVENTS = Counter(
 )
 
 
+_CACHE_CHILDREN: dict[tuple[str, bool], Any] = {}
+
+
 def cache_event(name: str, hit: bool) -> None:
     """Count one lookup in the cache ``name``; works whether or not an app is running."""
-    CACHE_EVENTS.labels(cache=name, result="hit" if hit else "miss").inc()
+    child = _CACHE_CHILDREN.get((name, hit))
+    if child is None:  # cache names are a handful of constants: bounded
+        child = CACHE_EVENTS.labels(cache=name, result="hit" if hit else "miss")
+        _CACHE_CHILDREN[(name, hit)] = child
+    child.inc()
 
 
 class _PoolCollector(Collector):
@@ -91,7 +98,20 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(CACHE_EVENTS)
+        self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
         self.registry.register(_PoolCollector(app))
+
+    def observe(self, labels: tuple[str, str, str], seconds: float) -> None:
+        """Count and time one request. The labelled children are kept: every label is
+        bounded (methods, route templates, status codes), and ``labels()`` is costly."""
+        children = self._children.get(labels)
+        if children is None:
+            children = self._children[labels] = (
+                self.requests.labels(*labels),
+                self.latency.labels(*labels),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -133,8 +153,7 @@ class MetricsMiddleware:
         finally:
             method = scope["method"] if scope["method"] in METHODS else "OTHER"
             labels = (method, route_label(scope), str(status))
-            self.metrics.requests.labels(*labels).inc()
-            self.metrics.latency.labels(*labels).observe(time.perf_counter() - start)
+            self.metrics.observe(labels, time.perf_counter() - start)
 
 
 async def metrics_endpoint(request: Request) -> Response:

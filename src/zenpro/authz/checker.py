@@ -35,14 +35,52 @@ class Grant:
     pairs: frozenset[Pair]
 
 
+@dataclass(frozen=True, slots=True)
+class WorkspaceView:
+    """What a user holds in one workspace for one action, indexed for O(1) resource checks."""
+
+    types: frozenset[str]  # resource types of workspace-scope grants
+    project_types: dict[uuid.UUID, frozenset[str]]  # of project-scope grants, by project
+    projects: frozenset[uuid.UUID]  # projects where any project-scope role is held
+
+
 @dataclass
 class Grants:
-    """Everything one user holds, ready to answer questions without more queries."""
+    """Everything one user holds, ready to answer questions without more queries.
+
+    Built once by :func:`load_grants` and then only read (it is shared through the
+    ``grants`` cache), so the per-workspace views derived from it are kept with it."""
 
     superuser: bool = False
     grants: list[Grant] = field(default_factory=list)
     member_orgs: set[uuid.UUID] = field(default_factory=set)
     member_workspaces: set[uuid.UUID] = field(default_factory=set)
+    _views: dict[tuple[uuid.UUID, str], WorkspaceView] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def view(self, workspace_id: uuid.UUID, action: str) -> WorkspaceView:
+        key = (workspace_id, action)
+        found = self._views.get(key)
+        if found is None:
+            types: set[str] = set()
+            by_project: dict[uuid.UUID, set[str]] = defaultdict(set)
+            projects: set[uuid.UUID] = set()
+            for g in self.grants:
+                if g.workspace_id != workspace_id:
+                    continue
+                held = {t for t, a in g.pairs if a == action}
+                if g.level is Level.workspace:
+                    types |= held
+                elif g.level is Level.project and g.project_id is not None:
+                    projects.add(g.project_id)
+                    by_project[g.project_id] |= held
+            found = self._views[key] = WorkspaceView(
+                frozenset(types),
+                {p: frozenset(t) for p, t in by_project.items()},
+                frozenset(projects),
+            )
+        return found
 
     def org_allows(self, org_id: uuid.UUID, rtype: str, action: str) -> bool:
         if self.superuser:
@@ -130,21 +168,19 @@ class Grants:
         """The workspace-side rule (spec §6): superuser; a workspace-scope grant; a
         project-scope grant for the resource's project; a share of that action on that
         id. A project-scope assignment also lets its holder read the project itself."""
-        if self.workspace_allows(workspace_id, resource.type, action, resource.project_id):
+        if self.superuser:
             return True
-        if resource.id is not None and (resource.type, resource.id, action) in shares:
+        view = self.view(workspace_id, action)
+        rtype, rid, project = resource.type, resource.id, resource.project_id
+        if rtype in view.types:
             return True
-        return (
-            resource.type == "project"
-            and action == "read"
-            and resource.id is not None
-            and any(
-                g.level is Level.project
-                and g.workspace_id == workspace_id
-                and g.project_id == resource.id
-                for g in self.grants
-            )
-        )
+        if project is not None and rtype in view.project_types.get(project, ()):
+            return True
+        if rid is None:
+            return False
+        if (rtype, rid, action) in shares:
+            return True
+        return rtype == "project" and action == "read" and rid in view.projects
 
     def in_org(self, org_id: uuid.UUID) -> bool:
         return self.superuser or org_id in self.member_orgs

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 
 from zenpro.authz.vocabulary import GLOBAL_TYPES, PROJECT_TYPES, WORKSPACE_ACTIONS
 
@@ -24,7 +25,16 @@ class Resource:
 
 
 def parse(value: str, *, allow_id: bool = True) -> Resource:
-    """Parse strictly: known type, project prefix exactly when the type is project-scoped."""
+    """Parse strictly: known type, project prefix exactly when the type is project-scoped.
+
+    Workspace servers ask about the same resources again and again (every page of a list,
+    every refresh), and a parse is a pure function of the string: results are kept in a
+    bounded LRU (errors are not kept; they raise again)."""
+    return _parse(value, allow_id)
+
+
+@lru_cache(maxsize=8192)
+def _parse(value: str, allow_id: bool) -> Resource:
     match = _PATTERN.match(value)
     if match is None:
         raise BadResource(f"malformed resource {value!r}: expected [project_id:]type[/id]")
