@@ -48,12 +48,11 @@ def endpoints(s: Seeded) -> list[Endpoint]:
     pat = (("Authorization", f"Bearer {s.api_key}"),)
     machine = (("Authorization", f"Bearer {s.machine_token}"), ("Content-Type", "application/json"))
     one = json.dumps([f"{s.project_id}:pipeline/{s.workspace_id}"])
-    ten = json.dumps(
-        [f"{s.project_id}:pipeline/{s.workspace_id}"] * 5 + [f"stack/{s.workspace_id}"] * 5
-    )
-    ten = json.dumps(
-        json.loads(ten)[:1] + [f"stack/{i:08d}-0000-4000-8000-000000000000" for i in range(9)]
-    )
+    stacks = [f"stack/{i:08d}-0000-4000-8000-000000000000" for i in range(9)]
+    ten = json.dumps([f"{s.project_id}:pipeline/{s.workspace_id}", *stacks])
+    # The same ten with nine ids new on every request (wrk fills "{uuid}"): no help from
+    # the memo of parsed resource strings.
+    fresh = json.dumps(json.loads(ten)[:1] + ["stack/{uuid}"] * 9)
     form = (("Content-Type", "application/x-www-form-urlencoded"),)
     return [
         Endpoint("/health", "/health"),
@@ -72,6 +71,13 @@ def endpoints(s: Seeded) -> list[Endpoint]:
             "POST",
             machine,
             ten,
+        ),
+        Endpoint(
+            "check_permissions x10, fresh ids",
+            f"/rbac/check_permissions?user_id={s.user_id}&action=read",
+            "POST",
+            machine,
+            fresh,
         ),
         Endpoint(
             "allowed_resource_ids",

@@ -33,11 +33,43 @@ def ensure_wrk() -> str:
     return found
 
 
+# Bodies whose "{uuid}" placeholders get fresh random UUIDs on every request: each thread
+# seeds its own generator (wrk threads have separate Lua states).
+_FRESH = """
+local counter = 0
+function setup(thread)
+  counter = counter + 1
+  thread:set("seed", counter)
+end
+function init(args)
+  math.randomseed(os.time() * 1000 + (seed or 0) * 7919)
+end
+local hex = "0123456789abcdef"
+local function uuid()
+  local t = {}
+  for i = 1, 30 do
+    local r = math.random(1, 16)
+    t[i] = hex:sub(r, r)
+  end
+  local s = table.concat(t)
+  return s:sub(1, 8) .. "-" .. s:sub(9, 12) .. "-4" .. s:sub(13, 15) .. "-8" .. s:sub(16, 18)
+    .. "-" .. s:sub(19, 30)
+end
+request = function()
+  local body = template:gsub("{uuid}", uuid)
+  return wrk.format(nil, nil, nil, body)
+end
+"""
+
+
 def _lua(method: str, headers: dict[str, str], body: str | None) -> str:
     lines = [f'wrk.method = "{method}"']
     for k, v in headers.items():
         lines.append(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}")
-    if body is not None:
+    if body is not None and "{uuid}" in body:
+        lines.append(f"template = {json.dumps(body)}")
+        lines.append(_FRESH)
+    elif body is not None:
         lines.append(f"wrk.body = {json.dumps(body)}")
     return "\n".join(lines) + "\n"
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
@@ -75,6 +76,8 @@ _PENDING = "zenpro_epochs_to_bump"
 _SNAPSHOT = "zenpro_epochs_seen"
 _COMMITTING = "zenpro_epochs_committing"
 CHANNEL = "zenpro_epochs"
+EPOCH_QUERY = "SELECT name, value FROM cache_epochs"
+READ_TIMEOUT = 2.0  # seconds an epoch read may take before the link counts as down
 log = logging.getLogger("zenpro.cache")
 
 
@@ -95,6 +98,7 @@ class EpochCache:
         self._next: asyncio.Future[bool] | None = None
         self._reader: asyncio.Task[None] | None = None
         self._db_epochs: dict[str, int] = {}
+        self._last_read = 0.0  # time.monotonic() of the last successful epoch read
 
     def moved(self, names: Iterable[str]) -> None:
         """Forget everything under these epochs (a bump happened)."""
@@ -136,10 +140,14 @@ class EpochCache:
             return False
         try:
             async with self._lock:
-                rows = await conn.fetch("SELECT name, value FROM cache_epochs")
-        except Exception as exc:  # any failure: bypass the caches for this request
-            log.warning("cache epoch read failed (%s); caches bypassed", exc)
+                rows = await conn.fetch(EPOCH_QUERY, timeout=READ_TIMEOUT)
+        except Exception as exc:  # any failure: bypass the caches until reconnected
+            if self.listening:
+                log.warning("cache epoch read failed (%r); caches bypassed", exc)
+            self.listening = False
+            conn.terminate()  # the listener notices within a second and reconnects
             return False
+        self._last_read = time.monotonic()
         for name, value in rows:
             if self._db_epochs.get(name) != value:
                 self._db_epochs[name] = value
@@ -174,8 +182,11 @@ class EpochCache:
                 self.listening = True
                 while not conn.is_closed():
                     await asyncio.sleep(1)
+                    if time.monotonic() - self._last_read < 1:
+                        continue  # busy: the epoch reads prove the link alive
                     async with self._lock:
-                        await conn.execute("SELECT 1")  # notice a dead link within a second
+                        # notice a dead link within a second or two
+                        await conn.execute("SELECT 1", timeout=READ_TIMEOUT)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # any failure: bypass the caches and retry
