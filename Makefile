@@ -43,6 +43,8 @@ FUZZ_EXAMPLES ?= 100
 fuzz: $(STAMP)
 	ZENPRO_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -m fuzz tests/fuzz $(PYTEST_ARGS)
 
+## bench: both dataset sizes, median of 3 rounds (~15 min); quicker: BENCH_ARGS="--size 1k"
+BENCH_ARGS ?= --size 1k,100k --runs 3
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
