@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zenpro.auth.principal import Principal
 from zenpro.authz.resources import Resource
 from zenpro.authz.vocabulary import Level, Pair
-from zenpro.kit.cache import GRANTS, snapshot
+from zenpro.kit.cache import GRANTS, cached
 from zenpro.models import Role, RoleAssignment, RolePermission, Share, Team, TeamMember, Workspace
 
 
@@ -195,15 +195,7 @@ async def load_grants(db: AsyncSession, principal: Principal) -> Grants:
     if principal.user_id is None:
         return Grants(superuser=principal.is_superuser)
     key = ("grants", principal.user_id, principal.is_superuser, principal.organization_id)
-    snap = await snapshot(db)
-    if snap is None:
-        return await _load_grants(db, principal)
-    cache, seen = snap
-    cached: Grants | None = cache.get(GRANTS, key)
-    if cached is None:
-        cached = await _load_grants(db, principal)
-        cache.put(GRANTS, key, cached, seen[GRANTS])
-    return cached
+    return await cached(db, GRANTS, key, lambda: _load_grants(db, principal))
 
 
 async def _load_grants(db: AsyncSession, principal: Principal) -> Grants:

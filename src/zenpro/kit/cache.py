@@ -24,8 +24,8 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Awaitable, Callable, Hashable, Iterable
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import event, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -79,6 +79,8 @@ CHANNEL = "zenpro_epochs"
 EPOCH_QUERY = "SELECT name, value FROM cache_epochs"
 READ_TIMEOUT = 2.0  # seconds an epoch read may take before the link counts as down
 log = logging.getLogger("zenpro.cache")
+T = TypeVar("T")
+_FAILED = object()  # what a shared load hands its waiters when it raised
 
 
 class EpochCache:
@@ -99,6 +101,7 @@ class EpochCache:
         self._reader: asyncio.Task[None] | None = None
         self._db_epochs: dict[str, int] = {}
         self._last_read = 0.0  # time.monotonic() of the last successful epoch read
+        self._flights: dict[tuple[str, Hashable, int], asyncio.Future[Any]] = {}
 
     def moved(self, names: Iterable[str]) -> None:
         """Forget everything under these epochs (a bump happened)."""
@@ -230,6 +233,33 @@ class EpochCache:
         while len(store) > self.max_entries:
             store.popitem(last=False)
 
+    async def load_once(
+        self, epoch: str, key: Hashable, seen: int, load: Callable[[], Awaitable[T]]
+    ) -> T:
+        """``load()`` and store the result; concurrent misses of the same key under the same
+        epoch share one load (right after an epoch moves, every request misses at once).
+
+        Sharing is safe: a waiter's epoch read started after it arrived and saw ``seen``, so
+        no change committed before it arrived is missing from a load made under ``seen``.
+        If the shared load fails, each waiter loads on its own (and meets its own error)."""
+        flight = (epoch, key, seen)
+        pending = self._flights.get(flight)
+        if pending is not None:
+            shared = await asyncio.shield(pending)
+            return cast(T, shared) if shared is not _FAILED else await load()
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._flights[flight] = fut
+        try:
+            value = await load()
+        except BaseException:
+            fut.set_result(_FAILED)
+            raise
+        finally:
+            del self._flights[flight]
+        fut.set_result(value)
+        self.put(epoch, key, value, seen)
+        return value
+
     def drop(self, epoch: str, key: Any) -> None:
         self._stores[epoch].pop(key, None)
 
@@ -255,6 +285,21 @@ async def snapshot(db: AsyncSession) -> tuple[EpochCache, dict[str, int]] | None
         seen = await cache.sync(bind)
         db.info[_SNAPSHOT] = seen
     return cache, seen
+
+
+async def cached(
+    db: AsyncSession, epoch: str, key: Hashable, load: Callable[[], Awaitable[T]]
+) -> T:
+    """The value under ``key`` in the ``epoch`` store, else ``load()`` (stored while still
+    current). With no usable cache (see :func:`snapshot`) it is simply ``load()``."""
+    snap = await snapshot(db)
+    if snap is None:
+        return await load()
+    cache, seen = snap
+    hit = cache.get(epoch, key)
+    if hit is not None:
+        return cast(T, hit)
+    return await cache.load_once(epoch, key, seen[epoch], load)
 
 
 def _mark(session: Session, epochs: frozenset[str]) -> None:

@@ -10,7 +10,7 @@ from zenpro.auth.principal import Credential, Kind, Principal
 from zenpro.authz import resources as res
 from zenpro.authz.checker import Grants, load_grants
 from zenpro.errors import NotFound
-from zenpro.kit.cache import GRANTS, snapshot
+from zenpro.kit.cache import GRANTS, cached
 from zenpro.models import Team, Workspace
 from zenpro.rbac import repository as repo
 from zenpro.rbac.schemas import AllowedIds, ResourceMembers
@@ -19,15 +19,7 @@ from zenpro.rbac.schemas import AllowedIds, ResourceMembers
 async def grants_of_user(db: AsyncSession, user_id: uuid.UUID) -> Grants:
     """Grants of the user a workspace asks about; an unknown or inactive user holds nothing.
     Cached (``grants`` epoch): a hit costs no query of its own."""
-    snap = await snapshot(db)
-    if snap is None:
-        return await _grants_of_user(db, user_id)
-    cache, seen = snap
-    grants: Grants | None = cache.get(GRANTS, ("user-grants", user_id))
-    if grants is None:
-        grants = await _grants_of_user(db, user_id)
-        cache.put(GRANTS, ("user-grants", user_id), grants, seen[GRANTS])
-    return grants
+    return await cached(db, GRANTS, ("user-grants", user_id), lambda: _grants_of_user(db, user_id))
 
 
 ShareSet = frozenset[tuple[str, uuid.UUID, str, uuid.UUID | None]]
@@ -35,17 +27,12 @@ ShareSet = frozenset[tuple[str, uuid.UUID, str, uuid.UUID | None]]
 
 async def shares_of_user(db: AsyncSession, workspace_id: uuid.UUID, user_id: uuid.UUID) -> ShareSet:
     """Every (type, id, action, project) shared with the user in one workspace; cached."""
-    snap = await snapshot(db)
-    key = ("shares", workspace_id, user_id)
-    if snap is not None:
-        hit: ShareSet | None = snap[0].get(GRANTS, key)
-        if hit is not None:
-            return hit
-    found = await repo.shared(db, workspace_id, user_id)
-    shares = frozenset((s.resource_type, s.resource_id, s.action, s.project_id) for s in found)
-    if snap is not None:
-        snap[0].put(GRANTS, key, shares, snap[1][GRANTS])
-    return shares
+
+    async def load() -> ShareSet:
+        found = await repo.shared(db, workspace_id, user_id)
+        return frozenset((s.resource_type, s.resource_id, s.action, s.project_id) for s in found)
+
+    return await cached(db, GRANTS, ("shares", workspace_id, user_id), load)
 
 
 async def _grants_of_user(db: AsyncSession, user_id: uuid.UUID) -> Grants:

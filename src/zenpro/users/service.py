@@ -12,7 +12,7 @@ from zenpro.auth import repository as auth_repo
 from zenpro.auth.passwords import hash_password, verify_password
 from zenpro.auth.principal import Principal
 from zenpro.errors import BadRequest, Conflict, Forbidden, NotAuthenticated, NotFound
-from zenpro.kit.cache import AUTH, snapshot
+from zenpro.kit.cache import AUTH, cached
 from zenpro.kit.repository import flush_or_conflict
 from zenpro.models import User
 from zenpro.users import repository as repo
@@ -76,16 +76,11 @@ async def me_json(db: AsyncSession, actor: Principal) -> bytes:
     """The caller's user as JSON bytes, from the ``auth`` cache when possible (every
     write to a user moves that epoch): the hot ``GET /users/me`` costs no query on a hit."""
     assert actor.user_id is not None
-    snap = await snapshot(db)
-    key = ("me", actor.user_id)
-    if snap is not None:
-        hit: bytes | None = snap[0].get(AUTH, key)
-        if hit is not None:
-            return hit
-    body = UserRead.model_validate(await get_me(db, actor)).model_dump_json().encode()
-    if snap is not None:
-        snap[0].put(AUTH, key, body, snap[1][AUTH])
-    return body
+
+    async def load() -> bytes:
+        return UserRead.model_validate(await get_me(db, actor)).model_dump_json().encode()
+
+    return await cached(db, AUTH, ("me", actor.user_id), load)
 
 
 async def get_visible(db: AsyncSession, actor: Principal, user_id: uuid.UUID) -> User:

@@ -1,0 +1,105 @@
+"""Concurrent cache misses of one key share one load (kit.cache.EpochCache.load_once)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.fixtures.authz import assign, machine_token, make_org, make_workspace, share
+from tests.fixtures.factories import bearer, make_user
+from tests.perf.test_statement_counts import counting
+from zenpro.authz.vocabulary import SYSTEM_ROLE_BY_NAME
+from zenpro.kit.cache import GRANTS, EpochCache
+
+VIEWER = SYSTEM_ROLE_BY_NAME["Workspace Viewer"].id
+
+
+class Loader:
+    def __init__(self, value: object = "v", fail: bool = False) -> None:
+        self.calls = 0
+        self.value, self.fail = value, fail
+        self.gate = asyncio.Event()
+
+    async def __call__(self) -> object:
+        self.calls += 1
+        await self.gate.wait()
+        if self.fail:
+            raise RuntimeError(f"load {self.calls} failed")
+        return self.value
+
+
+async def test_concurrent_misses_share_one_load_and_store_it() -> None:
+    cache = EpochCache()
+    load = Loader(value=("grants", 1))
+    seen = cache.epochs.get(GRANTS, 0)
+    cache.epochs[GRANTS] = seen
+    tasks = [asyncio.create_task(cache.load_once(GRANTS, "k", seen, load)) for _ in range(20)]
+    await asyncio.sleep(0)
+    load.gate.set()
+    results = await asyncio.gather(*tasks)
+    assert load.calls == 1
+    assert results == [("grants", 1)] * 20
+    assert cache.get(GRANTS, "k") == ("grants", 1)
+
+
+async def test_loads_under_different_epochs_or_keys_are_not_shared() -> None:
+    cache = EpochCache()
+    cache.epochs[GRANTS] = 3
+    load = Loader()
+    load.gate.set()
+    await asyncio.gather(
+        cache.load_once(GRANTS, "k", 2, load),
+        cache.load_once(GRANTS, "k", 3, load),
+        cache.load_once(GRANTS, "other", 3, load),
+    )
+    assert load.calls == 3
+    assert cache.get(GRANTS, "k") == "v"  # stored once, by the load made under epoch 3
+
+
+async def test_a_failed_shared_load_lets_each_waiter_load_on_its_own() -> None:
+    cache = EpochCache()
+    load = Loader(fail=True)
+    tasks = [asyncio.create_task(cache.load_once(GRANTS, "k", 0, load)) for _ in range(5)]
+    await asyncio.sleep(0)
+    load.gate.set()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert load.calls == 5  # the first load, then one per waiter
+    assert all(isinstance(r, RuntimeError) for r in results)
+    assert cache.get(GRANTS, "k") is None
+    assert not cache._flights
+
+
+async def test_a_burst_of_cold_checks_loads_grants_once(
+    client: httpx.AsyncClient, db: AsyncSession, app: FastAPI
+) -> None:
+    me = await make_user(db, "me")
+    org = await make_org(db, me)
+    ws = await make_workspace(db, org)
+    await assign(db, VIEWER, org, user=me, workspace=ws)
+    await share(db, ws, me, "stack", uuid.uuid4(), "read")
+    machine = bearer(await machine_token(db, ws))
+    await db.commit()
+
+    async def check() -> bool:
+        r = await client.post(
+            "/rbac/check_permissions",
+            params={"user_id": str(me.id), "action": "read"},
+            json=["stack", f"stack/{uuid.uuid4()}"],
+            headers=machine,
+        )
+        assert r.status_code == 200, r.text
+        return bool(r.json()["stack"])
+
+    assert await check() is True  # the machine credential is cached from here on
+    app.state.cache.moved((GRANTS,))  # every grants entry gone, as after any role change
+    with counting(app) as statements:
+        assert await asyncio.gather(*(check() for _ in range(16))) == [True] * 16
+    grant_loads = [s for s in statements if "role_assignments" in s and "UNION" in s.upper()]
+    share_loads = [s for s in statements if s.startswith("SELECT shares.")]
+    others = [s for s in statements if "cache_epochs" not in s]
+    assert len(grant_loads) == 1, others
+    assert len(share_loads) == 1, others
