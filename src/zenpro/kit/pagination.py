@@ -34,13 +34,47 @@ def _page_params(
 Page = Annotated[PageParams, Depends(_page_params)]
 
 
-async def fetch_page(
-    db: AsyncSession, stmt: Select[Any], page: PageParams, *order_by: Any
-) -> tuple[list[Any], int]:
-    """Run ``stmt`` for one page in a stable order, and count the whole result."""
+async def _count(db: AsyncSession, stmt: Select[*tuple[Any, ...]]) -> int:
     total = await db.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = (await db.scalars(stmt.order_by(*order_by).offset(page.offset).limit(page.limit))).all()
-    return list(rows), int(total or 0)
+    return int(total or 0)
+
+
+async def fetch_page(
+    db: AsyncSession,
+    stmt: Select[*tuple[Any, ...]],
+    page: PageParams,
+    *order_by: Any,
+    rows: bool = False,
+) -> tuple[list[Any], int]:
+    """Run ``stmt`` for one page in a stable order, and count the whole result. Items are
+    the first selected entity, or whole rows (tuples) with ``rows=True``."""
+    total = await _count(db, stmt)
+    paged = stmt.order_by(*order_by).offset(page.offset).limit(page.limit)
+    if rows:
+        return [tuple(r) for r in (await db.execute(paged)).all()], total
+    return list((await db.scalars(paged)).all()), total
+
+
+async def fetch_sections(
+    db: AsyncSession, sections: list[tuple[Select[Any], tuple[Any, ...]]], page: PageParams
+) -> tuple[list[list[Any]], int]:
+    """One page of a list made of several kinds one after another (users, then teams, …):
+    each ``(stmt, order_by)`` section is counted, and only the rows that fall on the page
+    are fetched. Returns the page's items per section, and the total."""
+    counts = [await _count(db, stmt) for stmt, _ in sections]
+    offset, room = page.offset, page.limit
+    out: list[list[Any]] = []
+    for (stmt, order_by), n in zip(sections, counts, strict=True):
+        if room <= 0 or offset >= n:
+            out.append([])
+            offset = max(0, offset - n)
+            continue
+        paged = stmt.order_by(*order_by).offset(offset).limit(room)
+        items = list((await db.scalars(paged)).all())
+        out.append(items)
+        room -= len(items)
+        offset = 0
+    return out, sum(counts)
 
 
 def set_page_headers(request: Request, response: Response, page: PageParams, total: int) -> None:

@@ -140,9 +140,9 @@ async def list_members(
     organization_id: uuid.UUID,
     page: Page,
 ) -> list[MemberOut]:
-    members = await service.members(db, scoped.obj)
-    set_page_headers(request, response, page, len(members))
-    return members[page.offset : page.offset + page.limit]
+    members, total = await service.members(db, scoped.obj, page)
+    set_page_headers(request, response, page, total)
+    return members
 
 
 @router.delete(

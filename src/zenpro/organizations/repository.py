@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro.authz.membership import org_ids_of
@@ -93,9 +93,17 @@ async def delete_org(db: AsyncSession, org: Organization) -> None:
 
 
 async def org_roles_by_subject(
-    db: AsyncSession, org_id: uuid.UUID
+    db: AsyncSession,
+    org_id: uuid.UUID,
+    *,
+    users: Collection[uuid.UUID] = (),
+    teams: Collection[uuid.UUID] = (),
+    invitations: Collection[uuid.UUID] = (),
 ) -> dict[tuple[str, uuid.UUID], list[Role]]:
-    """Organization-scope roles in ``org_id``, keyed by ("user"|"team"|"invitation", id)."""
+    """Organization-scope roles in ``org_id`` of the given subjects, keyed by
+    ("user"|"team"|"invitation", id)."""
+    if not (users or teams or invitations):
+        return {}
     stmt = (
         select(RoleAssignment, Role)
         .join(Role, Role.id == RoleAssignment.role_id)
@@ -103,6 +111,11 @@ async def org_roles_by_subject(
             RoleAssignment.organization_id == org_id,
             RoleAssignment.workspace_id.is_(None),
             RoleAssignment.project_id.is_(None),
+            or_(
+                RoleAssignment.user_id.in_(users),
+                RoleAssignment.team_id.in_(teams),
+                RoleAssignment.invitation_id.in_(invitations),
+            ),
         )
         .order_by(Role.name)
     )
@@ -122,8 +135,12 @@ def _subject(ra: RoleAssignment) -> tuple[str, uuid.UUID]:
     return ("invitation", ra.invitation_id)
 
 
-async def member_users(db: AsyncSession, org_id: uuid.UUID) -> list[User]:
-    """Users and service accounts belonging to the org (any assignment, team, or SA)."""
+MemberSections = list[tuple[Select[Any], tuple[Any, ...]]]
+
+
+def member_sections(org_id: uuid.UUID) -> MemberSections:
+    """The org's members as ``fetch_sections`` pages them: users and service accounts (any
+    assignment, team or own service account), then teams, then pending invitations."""
     teams = select(Team.id).where(Team.organization_id == org_id)
     ids = (
         select(RoleAssignment.user_id)
@@ -135,22 +152,16 @@ async def member_users(db: AsyncSession, org_id: uuid.UUID) -> list[User]:
             select(User.id).where(User.organization_id == org_id),
         )
     )
-    stmt = select(User).where(User.id.in_(ids)).order_by(User.created, User.id)
-    return list(await db.scalars(stmt))
-
-
-async def teams_of(db: AsyncSession, org_id: uuid.UUID) -> list[Team]:
-    stmt = select(Team).where(Team.organization_id == org_id).order_by(Team.created, Team.id)
-    return list(await db.scalars(stmt))
-
-
-async def pending_invitations(db: AsyncSession, org_id: uuid.UUID) -> list[Invitation]:
-    stmt = (
-        select(Invitation)
-        .where(Invitation.organization_id == org_id, Invitation.accepted.is_(False))
-        .order_by(Invitation.created, Invitation.id)
-    )
-    return list(await db.scalars(stmt))
+    return [
+        (select(User).where(User.id.in_(ids)), (User.created, User.id)),
+        (select(Team).where(Team.organization_id == org_id), (Team.created, Team.id)),
+        (
+            select(Invitation).where(
+                Invitation.organization_id == org_id, Invitation.accepted.is_(False)
+            ),
+            (Invitation.created, Invitation.id),
+        ),
+    ]
 
 
 async def remove_member(db: AsyncSession, org_id: uuid.UUID, user_id: uuid.UUID) -> int:

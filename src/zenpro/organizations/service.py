@@ -13,6 +13,7 @@ from zenpro.authz.guards import Access
 from zenpro.authz.vocabulary import ORG_ADMIN_ID
 from zenpro.config import Settings
 from zenpro.errors import Conflict, Forbidden, NotFound, SubscriptionLimit
+from zenpro.kit.pagination import PageParams, fetch_sections
 from zenpro.kit.repository import flush_or_conflict
 from zenpro.models import Organization, Role, RoleAssignment
 from zenpro.organizations import repository as repo
@@ -113,9 +114,21 @@ def _refs(roles: list[Role] | None) -> list[RoleRef]:
     return [RoleRef.model_validate(r) for r in roles or []]
 
 
-async def members(db: AsyncSession, org: Organization) -> list[MemberRead]:
-    """Users and service accounts, then teams, then pending invitations."""
-    roles = await repo.org_roles_by_subject(db, org.id)
+async def members(
+    db: AsyncSession, org: Organization, page: PageParams
+) -> tuple[list[MemberRead], int]:
+    """One page of: users and service accounts, then teams, then pending invitations; and
+    the total. Only the page's rows (and their roles) are loaded."""
+    (users, teams, invitations), total = await fetch_sections(
+        db, repo.member_sections(org.id), page
+    )
+    roles = await repo.org_roles_by_subject(
+        db,
+        org.id,
+        users=[u.id for u in users],
+        teams=[t.id for t in teams],
+        invitations=[i.id for i in invitations],
+    )
     out = [
         MemberRead(
             type=MemberType.service_account if u.is_service_account else MemberType.user,
@@ -125,13 +138,13 @@ async def members(db: AsyncSession, org: Organization) -> list[MemberRead]:
             user=UserRead.model_validate(u),
             roles=_refs(roles.get(("user", u.id))),
         )
-        for u in await repo.member_users(db, org.id)
+        for u in users
     ]
     out += [
         MemberRead(
             type=MemberType.team, id=t.id, name=t.name, roles=_refs(roles.get(("team", t.id)))
         )
-        for t in await repo.teams_of(db, org.id)
+        for t in teams
     ]
     out += [
         MemberRead(
@@ -142,9 +155,9 @@ async def members(db: AsyncSession, org: Organization) -> list[MemberRead]:
             expires=i.expires,
             roles=_refs(roles.get(("invitation", i.id))),
         )
-        for i in await repo.pending_invitations(db, org.id)
+        for i in invitations
     ]
-    return out
+    return out, total
 
 
 async def remove_member(db: AsyncSession, org: Organization, user_id: uuid.UUID) -> None:

@@ -126,9 +126,9 @@ async def delete_team(db: DB, scoped: TeamDelete) -> Empty:
 async def list_team_members(
     request: Request, response: Response, db: DB, scoped: TeamRead, page: Page
 ) -> list[TeamMemberRead]:
-    members = await service.members(db, scoped.obj)
-    set_page_headers(request, response, page, len(members))
-    return members[page.offset : page.offset + page.limit]
+    members, total = await service.members(db, scoped.obj, page)
+    set_page_headers(request, response, page, total)
+    return members
 
 
 @router.post(

@@ -10,6 +10,7 @@ from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro.authz.membership import org_ids_of
+from zenpro.kit.pagination import PageParams, fetch_page
 from zenpro.models import Invitation, Team, TeamMember, User
 
 
@@ -48,16 +49,16 @@ async def member_counts(db: AsyncSession, team_ids: Sequence[uuid.UUID]) -> dict
 
 
 async def members(
-    db: AsyncSession, team_id: uuid.UUID
-) -> list[tuple[TeamMember, User | None, Invitation | None]]:
+    db: AsyncSession, team_id: uuid.UUID, page: PageParams
+) -> tuple[list[tuple[TeamMember, User | None, Invitation | None]], int]:
+    """One page of (membership, user or None, invitation or None), oldest first; the total."""
     stmt = (
         select(TeamMember, User, Invitation)
         .outerjoin(User, User.id == TeamMember.user_id)
         .outerjoin(Invitation, Invitation.id == TeamMember.invitation_id)
         .where(TeamMember.team_id == team_id)
-        .order_by(TeamMember.created, TeamMember.id)
     )
-    return [(m, u, i) for m, u, i in (await db.execute(stmt)).all()]
+    return await fetch_page(db, stmt, page, TeamMember.created, TeamMember.id, rows=True)
 
 
 async def user_in_org(db: AsyncSession, user_id: uuid.UUID, org_id: uuid.UUID) -> bool:

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro.authz.guards import Access
 from zenpro.errors import Conflict, Forbidden, NotFound
+from zenpro.kit.pagination import PageParams
 from zenpro.kit.repository import flush_or_conflict
 from zenpro.models import Team, TeamMember
 from zenpro.organizations import repository as org_repo
@@ -82,7 +83,10 @@ async def delete(db: AsyncSession, team: Team) -> None:
     await db.flush()
 
 
-async def members(db: AsyncSession, team: Team) -> list[TeamMemberRead]:
+async def members(
+    db: AsyncSession, team: Team, page: PageParams
+) -> tuple[list[TeamMemberRead], int]:
+    rows, total = await repo.members(db, team.id, page)
     return [
         TeamMemberRead(
             user=UserRead.model_validate(user) if user is not None else None,
@@ -90,8 +94,8 @@ async def members(db: AsyncSession, team: Team) -> list[TeamMemberRead]:
             email=user.email if user is not None else inv.email if inv is not None else None,
             created=m.created,
         )
-        for m, user, inv in await repo.members(db, team.id)
-    ]
+        for m, user, inv in rows
+    ], total
 
 
 async def add_member(

@@ -131,9 +131,9 @@ async def delete_workspace(db: DB, scoped: WsDelete, workspace_id: str) -> Empty
 async def list_workspace_members(
     request: Request, response: Response, db: DB, scoped: WsRead, workspace_id: str, page: Page
 ) -> list[MemberRead]:
-    members = await service.members(db, scoped.obj)
-    set_page_headers(request, response, page, len(members))
-    return members[page.offset : page.offset + page.limit]
+    members, total = await service.members(db, scoped.obj, page)
+    set_page_headers(request, response, page, total)
+    return members
 
 
 async def rotate_enrollment_key(db: DB, scoped: WsUpdate, workspace_id: str) -> WorkspaceWithKey:

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, delete, false, func, or_, select, update
+from sqlalchemy import Select, delete, false, func, or_, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro.kit.db import utcnow
@@ -118,29 +118,38 @@ async def revoke_machine_tokens(db: AsyncSession, ws_id: uuid.UUID) -> None:
     )
 
 
-async def member_rows(db: AsyncSession, ws_id: uuid.UUID) -> list[tuple[User, Role | None]]:
-    """(user, workspace role) for direct and team assignments in the workspace, and
-    (user, None) for users who only hold shares in it."""
+def members_stmt(ws_id: uuid.UUID) -> Select[User]:
+    """Users with a workspace role in ``ws_id`` (directly or through a team) or a share in
+    it (directly or through a team)."""
+    assigned_teams = select(RoleAssignment.team_id).where(RoleAssignment.workspace_id == ws_id)
+    shared_teams = select(Share.team_id).where(Share.workspace_id == ws_id)
+    ids = union(
+        select(RoleAssignment.user_id).where(RoleAssignment.workspace_id == ws_id),
+        select(TeamMember.user_id).where(TeamMember.team_id.in_(assigned_teams)),
+        select(Share.user_id).where(Share.workspace_id == ws_id),
+        select(TeamMember.user_id).where(TeamMember.team_id.in_(shared_teams)),
+    )
+    return select(User).where(User.id.in_(ids))
+
+
+async def workspace_roles(
+    db: AsyncSession, ws_id: uuid.UUID, user_ids: Collection[uuid.UUID]
+) -> list[tuple[uuid.UUID, Role]]:
+    """(user id, workspace role) of these users in ``ws_id``, direct or through a team."""
+    if not user_ids:
+        return []
+    direct = (
+        select(RoleAssignment.user_id, Role)
+        .join(Role, Role.id == RoleAssignment.role_id)
+        .where(RoleAssignment.workspace_id == ws_id, RoleAssignment.user_id.in_(user_ids))
+    )
     via_team = (
-        select(User, Role)
-        .join(TeamMember, TeamMember.user_id == User.id)
+        select(TeamMember.user_id, Role)
         .join(RoleAssignment, RoleAssignment.team_id == TeamMember.team_id)
         .join(Role, Role.id == RoleAssignment.role_id)
-        .where(RoleAssignment.workspace_id == ws_id)
+        .where(RoleAssignment.workspace_id == ws_id, TeamMember.user_id.in_(user_ids))
     )
-    direct = (
-        select(User, Role)
-        .join(RoleAssignment, RoleAssignment.user_id == User.id)
-        .join(Role, Role.id == RoleAssignment.role_id)
-        .where(RoleAssignment.workspace_id == ws_id)
-    )
-    shared_teams = select(Share.team_id).where(Share.workspace_id == ws_id)
-    sharers = select(User).where(
-        User.id.in_(select(Share.user_id).where(Share.workspace_id == ws_id))
-        | User.id.in_(select(TeamMember.user_id).where(TeamMember.team_id.in_(shared_teams)))
-    )
-    rows: list[tuple[User, Role | None]] = []
+    rows: list[tuple[uuid.UUID, Role]] = []
     for stmt in (direct, via_team):
-        rows += [(u, r) for u, r in (await db.execute(stmt)).all()]
-    rows += [(u, None) for u in await db.scalars(sharers)]
+        rows += [(uid, role) for uid, role in (await db.execute(stmt)).all() if uid is not None]
     return rows

@@ -15,8 +15,9 @@ from zenpro.authz.guards import Access
 from zenpro.authz.vocabulary import WORKSPACE_ADMIN_ID, Level
 from zenpro.config import Settings
 from zenpro.errors import Conflict, Forbidden, NotFound
+from zenpro.kit.pagination import PageParams, fetch_page
 from zenpro.kit.repository import flush_or_conflict
-from zenpro.models import Organization, RoleAssignment, Workspace
+from zenpro.models import Organization, RoleAssignment, User, Workspace
 from zenpro.organizations import repository as org_repo
 from zenpro.organizations.schemas import MemberRead, MemberType, RoleRef
 from zenpro.users.schemas import UserRead
@@ -211,19 +212,25 @@ async def rotate_key(db: AsyncSession, ws: Workspace) -> str:
     return key
 
 
-async def members(db: AsyncSession, ws: Workspace) -> list[MemberRead]:
-    """Users with a workspace role (directly or through a team) or a share in it."""
-    by_user: dict[uuid.UUID, MemberRead] = {}
-    for user, role in await repo.member_rows(db, ws.id):
-        member = by_user.get(user.id)
-        if member is None:
-            member = by_user[user.id] = MemberRead(
-                type=MemberType.service_account if user.is_service_account else MemberType.user,
-                id=user.id,
-                name=user.username,
-                email=user.email,
-                user=UserRead.model_validate(user),
-            )
-        if role is not None and all(r.id != role.id for r in member.roles):
-            member.roles.append(RoleRef.model_validate(role))
-    return sorted(by_user.values(), key=lambda m: m.name)
+async def members(
+    db: AsyncSession, ws: Workspace, page: PageParams
+) -> tuple[list[MemberRead], int]:
+    """One page of the users with a workspace role (directly or through a team) or a share
+    in it, by name, each with its workspace roles; and the total."""
+    users, total = await fetch_page(db, repo.members_stmt(ws.id), page, User.username, User.id)
+    roles: dict[uuid.UUID, list[RoleRef]] = {u.id: [] for u in users}
+    for user_id, role in await repo.workspace_roles(db, ws.id, list(roles)):
+        held = roles[user_id]
+        if all(r.id != role.id for r in held):
+            held.append(RoleRef.model_validate(role))
+    return [
+        MemberRead(
+            type=MemberType.service_account if u.is_service_account else MemberType.user,
+            id=u.id,
+            name=u.username,
+            email=u.email,
+            user=UserRead.model_validate(u),
+            roles=roles[u.id],
+        )
+        for u in users
+    ], total
