@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.fixtures.authz import assign, machine_token, make_org, make_workspace, share
 from tests.fixtures.factories import bearer, make_user
-from tests.perf.test_statement_counts import counting
+from tests.fixtures.statements import counting
 from zenpro.authz.vocabulary import SYSTEM_ROLE_BY_NAME
 from zenpro.kit.cache import GRANTS, EpochCache
 
@@ -49,15 +49,18 @@ async def test_concurrent_misses_share_one_load_and_store_it() -> None:
 async def test_loads_under_different_epochs_or_keys_are_not_shared() -> None:
     cache = EpochCache()
     cache.epochs[GRANTS] = 3
-    load = Loader()
-    load.gate.set()
-    await asyncio.gather(
-        cache.load_once(GRANTS, "k", 2, load),
-        cache.load_once(GRANTS, "k", 3, load),
-        cache.load_once(GRANTS, "other", 3, load),
+    current, old = Loader(value="current"), Loader(value="old")
+    current.gate.set()
+    old.gate.set()
+    results = await asyncio.gather(
+        cache.load_once(GRANTS, "k", 3, current),
+        cache.load_once(GRANTS, "k", 2, old),  # began under an older epoch
+        cache.load_once(GRANTS, "other", 3, current),
     )
-    assert load.calls == 3
-    assert cache.get(GRANTS, "k") == "v"  # stored once, by the load made under epoch 3
+    assert results == ["current", "old", "current"]
+    assert (current.calls, old.calls) == (2, 1)
+    # The load made under the older epoch returned its value but was never stored.
+    assert cache.get(GRANTS, "k") == "current"
 
 
 async def test_a_failed_shared_load_lets_each_waiter_load_on_its_own() -> None:
@@ -70,6 +73,27 @@ async def test_a_failed_shared_load_lets_each_waiter_load_on_its_own() -> None:
     assert load.calls == 5  # the first load, then one per waiter
     assert all(isinstance(r, RuntimeError) for r in results)
     assert cache.get(GRANTS, "k") is None
+    assert not cache._flights
+
+
+async def test_a_cancelled_shared_load_is_taken_over_by_a_waiter() -> None:
+    """A workspace server that gives up must not leave the others to stampede."""
+    cache = EpochCache()
+    cache.epochs[GRANTS] = 0
+    load = Loader(value="v")
+    leader = asyncio.create_task(cache.load_once(GRANTS, "k", 0, load))
+    await asyncio.sleep(0)
+    waiters = [asyncio.create_task(cache.load_once(GRANTS, "k", 0, load)) for _ in range(5)]
+    await asyncio.sleep(0)
+    leader.cancel()
+    for _ in range(10):  # let the cancellation reach the waiters
+        await asyncio.sleep(0)
+    assert load.calls == 2, "one waiter took over the load; the others wait for it"
+    load.gate.set()
+    assert await asyncio.gather(*waiters) == ["v"] * 5
+    assert leader.cancelled()
+    assert load.calls == 2
+    assert cache.get(GRANTS, "k") == "v"
     assert not cache._flights
 
 

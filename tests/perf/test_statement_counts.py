@@ -9,36 +9,19 @@ pushed) and one (the epoch read) on SQLite.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.fixtures.authz import assign, machine_token, make_org, make_team, make_workspace, share
 from tests.fixtures.factories import PASSWORD, bearer, make_user, token_for
+from tests.fixtures.statements import counting
 from zenpro.authz.vocabulary import SYSTEM_ROLE_BY_NAME
 from zenpro.models import User, Workspace
 
 VIEWER = SYSTEM_ROLE_BY_NAME["Workspace Viewer"].id
 MEMBER = SYSTEM_ROLE_BY_NAME["Organization Member"].id
-
-
-@contextmanager
-def counting(app: FastAPI) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(*args: object) -> None:
-        statements.append(str(args[2]))
-
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 async def _grow(db: AsyncSession, me: User, ws: Workspace, times: int) -> None:

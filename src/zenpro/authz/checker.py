@@ -3,14 +3,16 @@
 Guards, ``GET /permissions`` and ``/rbac/*`` all ask it. A user's effective grants
 (direct, through teams, at organization/workspace/project scope, plus implicit membership
 from shares) come from one indexed query; the permissions of the roles involved from a
-second. Nothing is cached across requests here, so a revoked assignment, a team removal or
-a role edit changes the very next answer on every instance.
+second. They are kept in the ``grants`` cache (``kit/cache.py``), which every change to an
+assignment, team, role or share empties on every instance before the next request is
+answered, so a revocation changes the very next answer.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import Uuid, literal, null, select, union_all
@@ -40,7 +42,7 @@ class WorkspaceView:
     """What a user holds in one workspace for one action, indexed for O(1) resource checks."""
 
     types: frozenset[str]  # resource types of workspace-scope grants
-    project_types: dict[uuid.UUID, frozenset[str]]  # of project-scope grants, by project
+    project_types: Mapping[uuid.UUID, frozenset[str]]  # of project-scope grants, by project
     projects: frozenset[uuid.UUID]  # projects where any project-scope role is held
 
 
@@ -100,26 +102,6 @@ class Grants:
             for (t, a) in g.pairs
             if t == rtype
         }
-
-    def workspace_allows(
-        self,
-        workspace_id: uuid.UUID,
-        rtype: str,
-        action: str,
-        project_id: uuid.UUID | None = None,
-    ) -> bool:
-        """A workspace-scope grant in the workspace, or a project-scope grant for the
-        resource's project."""
-        if self.superuser:
-            return True
-        for g in self.grants:
-            if g.workspace_id != workspace_id or (rtype, action) not in g.pairs:
-                continue
-            if g.level is Level.workspace:
-                return True
-            if g.level is Level.project and project_id is not None and g.project_id == project_id:
-                return True
-        return False
 
     def has_full_access(self, workspace_id: uuid.UUID, rtype: str, action: str) -> bool:
         """For list filtering: a workspace-scope grant covers every resource of the type."""

@@ -35,7 +35,7 @@ def parse(value: str, *, allow_id: bool = True) -> Resource:
 
 @lru_cache(maxsize=8192)
 def _parse(value: str, allow_id: bool) -> Resource:
-    match = _PATTERN.match(value)
+    match = _PATTERN.fullmatch(value)
     if match is None:
         raise BadResource(f"malformed resource {value!r}: expected [project_id:]type[/id]")
     rtype = match["type"]

@@ -81,6 +81,7 @@ READ_TIMEOUT = 2.0  # seconds an epoch read may take before the link counts as d
 log = logging.getLogger("zenpro.cache")
 T = TypeVar("T")
 _FAILED = object()  # what a shared load hands its waiters when it raised
+_CANCELLED = object()  # … when its request went away (a waiter takes over)
 
 
 class EpochCache:
@@ -145,9 +146,10 @@ class EpochCache:
             async with self._lock:
                 rows = await conn.fetch(EPOCH_QUERY, timeout=READ_TIMEOUT)
         except Exception as exc:  # any failure: bypass the caches until reconnected
-            if self.listening:
-                log.warning("cache epoch read failed (%r); caches bypassed", exc)
-            self.listening = False
+            if self._conn is conn:  # not already replaced by a reconnect
+                if self.listening:
+                    log.warning("cache epoch read failed (%r); caches bypassed", exc)
+                self.listening = False
             conn.terminate()  # the listener notices within a second and reconnects
             return False
         self._last_read = time.monotonic()
@@ -188,6 +190,8 @@ class EpochCache:
                     if time.monotonic() - self._last_read < 1:
                         continue  # busy: the epoch reads prove the link alive
                     async with self._lock:
+                        if conn.is_closed():
+                            break  # an epoch read failed and dropped it (and said so)
                         # notice a dead link within a second or two
                         await conn.execute("SELECT 1", timeout=READ_TIMEOUT)
             except asyncio.CancelledError:
@@ -241,16 +245,22 @@ class EpochCache:
 
         Sharing is safe: a waiter's epoch read started after it arrived and saw ``seen``, so
         no change committed before it arrived is missing from a load made under ``seen``.
-        If the shared load fails, each waiter loads on its own (and meets its own error)."""
+        If the shared load fails, each waiter loads on its own (and meets its own error);
+        if it was cancelled (its client went away), the waiters form a new shared load."""
         flight = (epoch, key, seen)
         pending = self._flights.get(flight)
         if pending is not None:
             shared = await asyncio.shield(pending)
+            if shared is _CANCELLED:
+                return await self.load_once(epoch, key, seen, load)
             return cast(T, shared) if shared is not _FAILED else await load()
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._flights[flight] = fut
         try:
             value = await load()
+        except asyncio.CancelledError:
+            fut.set_result(_CANCELLED)
+            raise
         except BaseException:
             fut.set_result(_FAILED)
             raise

@@ -118,6 +118,14 @@ async def revoke_machine_tokens(db: AsyncSession, ws_id: uuid.UUID) -> None:
     )
 
 
+def by_username(db: AsyncSession) -> tuple[Any]:
+    """Order by username character by character (capitals first) on every backend, as
+    SQLite does by default; PostgreSQL would otherwise use the database's locale."""
+    if db.get_bind().dialect.name == "postgresql":
+        return (User.username.collate("C"),)
+    return (User.username,)
+
+
 def members_stmt(ws_id: uuid.UUID) -> Select[User]:
     """Users with a workspace role in ``ws_id`` (directly or through a team) or a share in
     it (directly or through a team)."""

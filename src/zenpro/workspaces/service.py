@@ -217,7 +217,9 @@ async def members(
 ) -> tuple[list[MemberRead], int]:
     """One page of the users with a workspace role (directly or through a team) or a share
     in it, by name, each with its workspace roles; and the total."""
-    users, total = await fetch_page(db, repo.members_stmt(ws.id), page, User.username, User.id)
+    users, total = await fetch_page(
+        db, repo.members_stmt(ws.id), page, *repo.by_username(db), User.id
+    )
     roles: dict[uuid.UUID, list[RoleRef]] = {u.id: [] for u in users}
     for user_id, role in await repo.workspace_roles(db, ws.id, list(roles)):
         held = roles[user_id]
