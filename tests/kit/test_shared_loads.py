@@ -9,13 +9,10 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.fixtures.authz import assign, machine_token, make_org, make_workspace, share
+from tests.fixtures.authz import machine_token, viewer_with_a_share
 from tests.fixtures.factories import bearer, make_user
 from tests.fixtures.statements import counting
-from zenpro.authz.vocabulary import SYSTEM_ROLE_BY_NAME
 from zenpro.kit.cache import GRANTS, EpochCache
-
-VIEWER = SYSTEM_ROLE_BY_NAME["Workspace Viewer"].id
 
 
 class Loader:
@@ -101,10 +98,7 @@ async def test_a_burst_of_cold_checks_loads_grants_once(
     client: httpx.AsyncClient, db: AsyncSession, app: FastAPI
 ) -> None:
     me = await make_user(db, "me")
-    org = await make_org(db, me)
-    ws = await make_workspace(db, org)
-    await assign(db, VIEWER, org, user=me, workspace=ws)
-    await share(db, ws, me, "stack", uuid.uuid4(), "read")
+    _, ws = await viewer_with_a_share(db, me)
     machine = bearer(await machine_token(db, ws))
     await db.commit()
 

@@ -14,7 +14,15 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.fixtures.authz import assign, machine_token, make_org, make_team, make_workspace, share
+from tests.fixtures.authz import (
+    assign,
+    machine_token,
+    make_org,
+    make_team,
+    make_workspace,
+    share,
+    viewer_with_a_share,
+)
 from tests.fixtures.factories import PASSWORD, bearer, make_user, token_for
 from tests.fixtures.statements import counting
 from zenpro.authz.vocabulary import SYSTEM_ROLE_BY_NAME
@@ -57,10 +65,7 @@ async def test_statements_per_request_do_not_grow(
     client: httpx.AsyncClient, db: AsyncSession, app: FastAPI
 ) -> None:
     me = await make_user(db, "me")
-    org = await make_org(db, me)
-    ws = await make_workspace(db, org)
-    await assign(db, VIEWER, org, user=me, workspace=ws)
-    await share(db, ws, me, "stack", uuid.uuid4(), "read")
+    org, ws = await viewer_with_a_share(db, me)
     session = bearer(await token_for(db, me))
     pat = bearer(
         (await client.post("/users/me/api_keys", json={"name": "k"}, headers=session)).json()["key"]

@@ -5,11 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
 from zenpro.kit.schemas import Description, DisplayName, InputModel, ReadModel, Slug, Url
 from zenpro.users.schemas import UserRead
+
+if TYPE_CHECKING:
+    from zenpro.models import User
 
 
 class OrganizationRead(ReadModel):
@@ -71,3 +75,15 @@ class MemberRead(BaseModel):
     user: UserRead | None = Field(None, description="The user (users, service accounts).")
     expires: datetime | None = Field(None, description="Invitations: when it expires.")
     roles: list[RoleRef] = Field(default_factory=list, description="Roles held at this scope.")
+
+    @classmethod
+    def of_user(cls, user: User, roles: list[RoleRef]) -> MemberRead:
+        """A user or service account as a member, with the roles it holds at the scope."""
+        return cls(
+            type=MemberType.service_account if user.is_service_account else MemberType.user,
+            id=user.id,
+            name=user.username,
+            email=user.email,
+            user=UserRead.model_validate(user),
+            roles=roles,
+        )

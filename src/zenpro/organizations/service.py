@@ -129,17 +129,7 @@ async def members(
         teams=[t.id for t in teams],
         invitations=[i.id for i in invitations],
     )
-    out = [
-        MemberRead(
-            type=MemberType.service_account if u.is_service_account else MemberType.user,
-            id=u.id,
-            name=u.username,
-            email=u.email,
-            user=UserRead.model_validate(u),
-            roles=_refs(roles.get(("user", u.id))),
-        )
-        for u in users
-    ]
+    out = [MemberRead.of_user(u, _refs(roles.get(("user", u.id)))) for u in users]
     out += [
         MemberRead(
             type=MemberType.team, id=t.id, name=t.name, roles=_refs(roles.get(("team", t.id)))

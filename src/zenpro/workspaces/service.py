@@ -19,7 +19,7 @@ from zenpro.kit.pagination import PageParams, fetch_page
 from zenpro.kit.repository import flush_or_conflict
 from zenpro.models import Organization, RoleAssignment, User, Workspace
 from zenpro.organizations import repository as org_repo
-from zenpro.organizations.schemas import MemberRead, MemberType, RoleRef
+from zenpro.organizations.schemas import MemberRead, RoleRef
 from zenpro.users.schemas import UserRead
 from zenpro.workspaces import repository as repo
 from zenpro.workspaces.schemas import (
@@ -225,14 +225,4 @@ async def members(
         held = roles[user_id]
         if all(r.id != role.id for r in held):
             held.append(RoleRef.model_validate(role))
-    return [
-        MemberRead(
-            type=MemberType.service_account if u.is_service_account else MemberType.user,
-            id=u.id,
-            name=u.username,
-            email=u.email,
-            user=UserRead.model_validate(u),
-            roles=roles[u.id],
-        )
-        for u in users
-    ], total
+    return [MemberRead.of_user(u, roles[u.id]) for u in users], total
