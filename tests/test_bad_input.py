@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
@@ -101,3 +101,44 @@ async def test_oversized_body_is_413(database_url: str) -> None:
             assert "limit" in r.json()["detail"]
             r = await c.get("/health")
             assert r.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[",  # an unclosed IPv6 bracket: urlsplit raises on it
+        "http://[::1]/a.png",  # IPv6 literals are refused (see the Url type)
+        "http://",
+        "http:///logo.png",
+        "ftp://example.com/logo.png",
+        "http://exa mple.com/logo.png",
+        "http://münchen.example/logo.png",  # non-ASCII host: send it as punycode
+        "javascript:alert(1)",
+    ],
+)
+async def test_bad_urls_are_422_and_name_the_field(
+    client: httpx.AsyncClient, alice_headers: dict[str, str], url: str
+) -> None:
+    r = await client.patch("/users/me", json={"avatar_url": url}, headers=alice_headers)
+    assert r.status_code == 422, r.text
+    assert "avatar_url" in r.text
+    me = await client.get("/users/me", headers=alice_headers)
+    assert me.json().get("avatar_url") != url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.com/logo.png",
+        "http://cdn.example.com:8080/a/b.png?size=[64]&v=2#top",
+        "https://user@xn--mnchen-3ya.example/logo.png",
+        "http://127.0.0.1",
+    ],
+)
+async def test_good_urls_are_kept_and_parse(
+    client: httpx.AsyncClient, alice_headers: dict[str, str], url: str
+) -> None:
+    r = await client.patch("/users/me", json={"avatar_url": url}, headers=alice_headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["avatar_url"] == url
+    assert urlsplit(url).hostname

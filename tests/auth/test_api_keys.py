@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -84,6 +85,44 @@ async def test_deactivate_reactivate_delete(
     assert r.json() == {}
     assert await _me(client, key) == 401
     assert (await client.delete(f"{KEYS}/{kid}", headers=alice_headers)).status_code == 404
+
+
+async def test_revoking_a_key_ends_only_its_own_tokens(
+    client: httpx.AsyncClient, db: AsyncSession, alice_headers: dict[str, str]
+) -> None:
+    first, second = await _create(client, alice_headers), await _create(client, alice_headers)
+
+    async def exchange(key: str) -> str:
+        r = await client.post("/auth/login", data={"password": key})
+        assert r.status_code == 200, r.text
+        return str(r.json()["access_token"])
+
+    from_first, from_second = await exchange(first["key"]), await exchange(second["key"])
+    scripted = (await client.get("/auth/api_token", headers=alice_headers)).json()["access_token"]
+    linked = {t.api_key_id for t in await db.scalars(select(Token).where(Token.kind == "api"))}
+    await db.rollback()
+    assert linked == {None, uuid.UUID(first["id"]), uuid.UUID(second["id"])}
+    # Each way of revoking the first key ends its tokens and nothing else of alice's.
+    for revoke in ("deactivate", "rotate", "delete"):
+        if revoke == "deactivate":
+            r = await client.patch(
+                f"{KEYS}/{first['id']}", json={"active": False}, headers=alice_headers
+            )
+        elif revoke == "rotate":
+            r = await client.post(f"{KEYS}/{first['id']}/rotate", headers=alice_headers)
+        else:
+            r = await client.delete(f"{KEYS}/{first['id']}", headers=alice_headers)
+        assert r.status_code == 200, r.text
+        assert await _me(client, from_first) == 401, revoke
+        assert await _me(client, from_second) == 200, revoke
+        assert await _me(client, scripted) == 200, revoke
+        if revoke == "deactivate":
+            await client.patch(
+                f"{KEYS}/{first['id']}", json={"active": True}, headers=alice_headers
+            )
+            from_first = await exchange(first["key"])
+        elif revoke == "rotate":
+            from_first = await exchange(r.json()["key"])
 
 
 async def test_expiry(

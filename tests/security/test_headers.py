@@ -119,6 +119,20 @@ async def test_login_pages_and_token_responses_are_not_stored(
     r = await client.post("/auth/device_authorization", data={"client_id": str(uuid.uuid4())})
     assert r.status_code == 200
     assert "no-store" in r.headers.get("cache-control", ""), r.headers
+    # Error answers of the token endpoints are not stored either (RFC 6749 5.2).
+    for data in (
+        {"username": user.username, "password": "wrong password"},  # 401
+        {"grant_type": "nonsense"},  # 400, OAuth error
+        {"grant_type": "client_credentials", "client_id": "x", "client_secret": "y"},
+        {"username": "x" * 300, "password": "y"},  # 422
+    ):
+        r = await client.post("/auth/login", data=data)
+        assert r.status_code in (400, 401, 403, 422), (data, r.status_code)
+        assert "no-store" in r.headers.get("cache-control", ""), (r.status_code, r.headers)
+    client.cookies.clear()  # the password login above set a session cookie
+    r = await client.get("/auth/api_token")
+    assert r.status_code == 401
+    assert "no-store" in r.headers.get("cache-control", "")
 
 
 def _session_cookie(r: httpx.Response) -> str:

@@ -76,7 +76,7 @@ async def update_key(
     if changes.get("active") is not None:
         key.active = changes["active"]
         if not key.active:
-            await repo.delete_api_tokens(db, user_id)
+            await repo.delete_key_tokens(db, key.id)
     key.updated = utcnow()
     await db.flush()
     return key
@@ -84,7 +84,7 @@ async def update_key(
 
 async def delete_key(db: AsyncSession, user_id: uuid.UUID, key_id: uuid.UUID) -> None:
     key = await get_key(db, user_id, key_id)
-    await repo.delete_api_tokens(db, user_id)
+    await repo.delete_key_tokens(db, key.id)
     await db.delete(key)
     await db.flush()
 
@@ -102,7 +102,7 @@ async def rotate_key(
     else:
         key.previous_key_hash = None
         key.previous_expires = None
-        await repo.delete_api_tokens(db, user_id)
+        await repo.delete_key_tokens(db, key.id)
     key.key_hash = hash_secret(secret)
     key.hint = hint(secret)
     if data.expires_in_minutes is not None:

@@ -95,10 +95,9 @@ async def get_api_key(db: AsyncSession, user_id: uuid.UUID, key_id: uuid.UUID) -
     return (await db.scalars(stmt)).first()
 
 
-async def delete_api_tokens(db: AsyncSession, user_id: uuid.UUID) -> None:
-    """Tokens exchanged from keys (kind ``api``) are not linked to one key, so revoking a
-    key ends every ``api`` token of its owner: safe, at the cost of a re-exchange."""
-    await db.execute(delete(Token).where(Token.user_id == user_id, Token.kind == "api"))
+async def delete_key_tokens(db: AsyncSession, key_id: uuid.UUID) -> None:
+    """End the access tokens exchanged from one API key (its owner's other tokens stay)."""
+    await db.execute(delete(Token).where(Token.api_key_id == key_id))
 
 
 # --- Devices --------------------------------------------------------------------------

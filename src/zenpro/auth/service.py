@@ -59,6 +59,7 @@ async def issue_token(
     user_id: uuid.UUID | None = None,
     workspace_id: uuid.UUID | None = None,
     device_id: uuid.UUID | None = None,
+    api_key_id: uuid.UUID | None = None,
     idle_minutes: int | None = None,
     user_agent: str | None = None,
     ip: str | None = None,
@@ -71,6 +72,7 @@ async def issue_token(
         user_id=user_id,
         workspace_id=workspace_id,
         device_id=device_id,
+        api_key_id=api_key_id,
         created=now,
         last_used=now,
         expires=now + lifetime,
@@ -278,12 +280,13 @@ async def login_api_key(
 ) -> Issued:
     """Exchange a ``ZENPROKEY_`` key (PAT or service-account key) for an access token
     (kind ``api``), as the ZenML client does before its first Pro API call."""
-    _key, user = await resolve_api_key(db, raw)
+    key, user = await resolve_api_key(db, raw)
     return await issue_token(
         db,
         Credential.api,
         timedelta(minutes=settings.token_lifetime_minutes),
         user_id=user.id,
+        api_key_id=key.id,
         user_agent=user_agent,
         ip=ip,
     )

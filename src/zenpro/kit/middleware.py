@@ -20,6 +20,7 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
 ]
+NO_STORE = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
 
 
 def _route_template(scope: Scope) -> str:
@@ -51,6 +52,7 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["request_id"] = rid
         start = time.perf_counter()
         status = 500
+        auth_answer = scope["path"].startswith("/auth/")
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
@@ -60,6 +62,9 @@ class RequestContextMiddleware:
                 headers.append((b"x-request-id", rid.encode()))
                 present = {k.lower() for k, _ in headers}
                 headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
+                if auth_answer and b"cache-control" not in present:
+                    # Token endpoint answers, errors included, are never cached (RFC 6749 5.1).
+                    headers.extend(NO_STORE)
                 message["headers"] = headers
             await send(message)
 

@@ -16,7 +16,15 @@ Slug = Annotated[
 ]
 DisplayName = Annotated[str, StringConstraints(max_length=50)]
 Description = Annotated[str, StringConstraints(max_length=256)]
-Url = Annotated[str, StringConstraints(max_length=1024, pattern=r"^https?://\S+$")]
+# http(s), a non-empty authority of RFC 3986 ASCII characters (no IPv6 literal: brackets in
+# the host are where URL parsers disagree), then any path/query without whitespace. Every
+# string this accepts parses with urllib.parse.urlsplit.
+Url = Annotated[
+    str,
+    StringConstraints(
+        max_length=1024, pattern=r"^https?://[A-Za-z0-9._~%!$&'()*+,;=:@-]+(?:[/?#]\S*)?$"
+    ),
+]
 
 
 def is_slug(value: str) -> bool:

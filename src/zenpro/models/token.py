@@ -27,6 +27,10 @@ class Token(IdMixin, Base):
     device_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("devices.id", ondelete="CASCADE")
     )
+    # The key an ``api`` token was exchanged from: revoking or deleting that key ends it.
+    api_key_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="CASCADE")
+    )
     created: Mapped[datetime] = mapped_column(default=utcnow)
     last_used: Mapped[datetime] = mapped_column(default=utcnow)
     expires: Mapped[datetime]
@@ -38,4 +42,5 @@ class Token(IdMixin, Base):
         Index("ix_tokens_user_id", "user_id"),
         Index("ix_tokens_workspace_id", "workspace_id"),
         Index("ix_tokens_device_id", "device_id"),
+        Index("ix_tokens_api_key_id", "api_key_id"),
     )
