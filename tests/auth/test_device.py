@@ -241,3 +241,37 @@ async def test_devices_need_login(client: httpx.AsyncClient) -> None:
     assert (await client.get("/users/me/devices")).status_code == 401
     r = await client.delete(f"/users/me/devices/{uuid.uuid4()}")
     assert r.status_code == 401
+
+
+async def test_user_codes_never_clash_among_pending_flows(
+    client: httpx.AsyncClient, db: AsyncSession, alice: User, monkeypatch: Any
+) -> None:
+    """A clash would let one person's approval reach another person's CLI."""
+    codes = iter(["BCDF-GHJK", "BCDF-GHJK", "BCDF-GHJK", "LMNP-QRST"])
+    monkeypatch.setattr("zenpro.auth.devices.new_user_code", lambda: next(codes))
+    first, second = await _start(client), await _start(client)
+    assert first["user_code"] == "BCDF-GHJK"
+    assert second["user_code"] == "LMNP-QRST"  # two draws were taken: the code was pending
+
+
+async def test_an_ambiguous_user_code_approves_nothing(
+    client: httpx.AsyncClient, db: AsyncSession, alice: User
+) -> None:
+    ws = await _setup(db, alice)
+    cid = str(uuid.uuid4())
+    first, second = await _start(client, uuid.UUID(cid)), await _start(client)
+    # As if two allocations had raced: both pending flows now hold one code.
+    await db.execute(update(Device).values(user_code=first["user_code"]))
+    await db.commit()
+    await client.post("/login", data={"username": "alice", "password": PASSWORD})
+    r = await client.post(
+        "/devices/verify",
+        data={"user_code": first["user_code"], "action": "approve", "workspace_id": str(ws.id)},
+        headers=SAME_ORIGIN,
+    )
+    assert r.status_code == 400
+    assert "Unknown or expired code" in r.text
+    statuses = set((await db.scalars(select(Device.status))).all())
+    await db.rollback()
+    assert statuses == {"pending"}
+    assert second["user_code"] != first["user_code"]

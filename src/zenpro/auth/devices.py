@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,7 +19,7 @@ from zenpro.auth.principal import Credential
 from zenpro.auth.secrets import hash_secret, new_secret, new_user_code
 from zenpro.auth.service import Issued, issue_token
 from zenpro.config import Settings
-from zenpro.errors import NotFound
+from zenpro.errors import NotFound, Unavailable
 from zenpro.kit.db import utcnow
 from zenpro.models import Device, Workspace
 
@@ -61,7 +61,7 @@ async def start(
         device = Device(client_id=str(client_id), created=now)
         db.add(device)
     device.device_code_hash = hash_secret(code)
-    device.user_code = new_user_code()
+    device.user_code = await _unused_user_code(db, now)
     device.status = "pending"
     device.expires = now + timedelta(minutes=settings.device_code_minutes)
     device.interval = settings.device_interval_seconds
@@ -70,6 +70,16 @@ async def start(
     device.ip = ip
     await db.flush()
     return device, code
+
+
+async def _unused_user_code(db: AsyncSession, now: datetime) -> str:
+    """A user code no pending flow holds (8 letters of 20: a clash is rare, but a clash
+    would let one person's approval reach another's CLI)."""
+    for _ in range(10):
+        candidate = new_user_code()
+        if not await repo.pending_devices_by_user_code(db, candidate, now):
+            return candidate
+    raise Unavailable("Could not allocate a device code; retry", retry_after=1)
 
 
 async def poll(
@@ -112,7 +122,9 @@ async def poll(
 
 
 async def pending(db: AsyncSession, user_code: str) -> Device | None:
-    return await repo.pending_device_by_user_code(db, normalize_user_code(user_code), utcnow())
+    found = await repo.pending_devices_by_user_code(db, normalize_user_code(user_code), utcnow())
+    # Two pending flows with one code (only if two allocations raced): approve neither.
+    return found[0] if len(found) == 1 else None
 
 
 async def decide(

@@ -118,13 +118,13 @@ async def device_by_code(db: AsyncSession, code_hash: str) -> Device | None:
     return (await db.scalars(stmt)).first()
 
 
-async def pending_device_by_user_code(
+async def pending_devices_by_user_code(
     db: AsyncSession, user_code: str, now: datetime
-) -> Device | None:
+) -> list[Device]:
     stmt = select(Device).where(
         Device.user_code == user_code, Device.status == "pending", Device.expires > now
     )
-    return (await db.scalars(stmt)).first()
+    return list((await db.scalars(stmt.limit(2))).all())
 
 
 async def user_devices(db: AsyncSession, user_id: uuid.UUID) -> list[Device]:
