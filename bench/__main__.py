@@ -270,7 +270,8 @@ def main() -> int:
     print(report)
     results = ROOT / "bench" / "results"
     results.mkdir(exist_ok=True)
-    (results / f"{datetime.now(UTC):%Y-%m-%d}.md").write_text(report)
+    suffix = "-sqlite" if args.sqlite else ""  # a SQLite run never replaces the PostgreSQL one
+    (results / f"{datetime.now(UTC):%Y-%m-%d}{suffix}.md").write_text(report)
     return 0
 
 
