@@ -39,10 +39,8 @@ class FastLane:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = _ROUTES.get((scope.get("method", ""), scope.get("path", "")))
         cache: EpochCache | None = getattr(self.state, "cache", None) if route else None
-        if route is None or cache is None or not (cache.push and cache.listening):
-            await self.app(scope, receive, send)
-            return
-        if not await cache.fence():  # as in kit.cache.snapshot: never a stale epoch
+        if route is None or cache is None or not await cache.fresh():
+            # fresh(), as kit.cache.snapshot: never answer from a stale epoch
             await self.app(scope, receive, send)
             return
         body: bytes | None = b""

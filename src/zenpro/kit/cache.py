@@ -11,7 +11,8 @@ How an instance learns of a bump:
   flight per round trip however busy the instance is, and no ORM session is opened on a
   hit. The same transaction also runs ``pg_notify`` so that idle instances empty their
   caches early. While that connection is down the caches are bypassed.
-- **SQLite**: each request reads both counters once (one tiny query on the same file).
+- **SQLite**: each request reads both counters once (one tiny autocommit query on the same
+  file, no lock); the fast lane shares these reads across concurrent requests the same way.
 
 Entries are tagged with the epoch seen *before* they were loaded, so a slow request can
 never store stale data under a newer epoch. No TTL: a revoked grant can never live on.
@@ -103,6 +104,7 @@ class EpochCache:
         self._db_epochs: dict[str, int] = {}
         self._last_read = 0.0  # time.monotonic() of the last successful epoch read
         self._flights: dict[tuple[str, Hashable, int], asyncio.Future[Any]] = {}
+        self._engine: AsyncEngine | None = None  # SQLite: where fresh() reads the counters
 
     def moved(self, names: Iterable[str]) -> None:
         """Forget everything under these epochs (a bump happened)."""
@@ -122,7 +124,7 @@ class EpochCache:
         the next one, so there is at most one tiny query in flight per round trip, however
         many requests there are, and a change committed before a request arrived is always
         seen by it — on every instance (the NOTIFY only empties caches early)."""
-        if not self.listening:
+        if self.push and not self.listening:
             return False
         fut = self._next
         if fut is None:
@@ -139,6 +141,12 @@ class EpochCache:
                 fut.set_result(ok)
 
     async def _read(self) -> bool:
+        if self._engine is not None:  # SQLite: a plain autocommit read, no lock taken
+            try:
+                await self.sync(self._engine)
+            except Exception:
+                return False
+            return True
         conn = self._conn
         if conn is None:
             return False
@@ -159,9 +167,21 @@ class EpochCache:
                 self.moved([name])
         return True
 
+    async def fresh(self) -> bool:
+        """:meth:`fence` on either backend, for a request that uses the caches without a
+        session of its own (the fast lane). False when they cannot be trusted now: the
+        caller then takes the normal path, which meets (and answers) any error itself."""
+        if self.push and not self.listening:
+            return False
+        if not self.push and self._engine is None:
+            return False
+        return await self.fence()
+
     async def start(self, engine: AsyncEngine) -> None:
-        """On PostgreSQL, listen for bumps (and keep reconnecting) for the app's lifetime."""
+        """On PostgreSQL, listen for bumps (and keep reconnecting) for the app's lifetime;
+        elsewhere remember the engine for :meth:`fresh`."""
         if engine.dialect.name != "postgresql":
+            self._engine = engine
             return
         self.push = True
         dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
