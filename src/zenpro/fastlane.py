@@ -165,7 +165,7 @@ def _allowed(
     if grants is None:
         return None
     shared: rbac.ShareSet | None = frozenset()
-    if not rbac.full_access(grants, machine.workspace_id, target, action):
+    if not grants.covers(machine.workspace_id, target, action):
         shared = _shares(cache, machine.workspace_id, user_id)
     if shared is None:
         return None

@@ -12,7 +12,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.telemetry import TelemetryConfig
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    StatementError,
+)
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from zenpro import __version__, audit, docs, ratelimit
@@ -145,6 +152,14 @@ def _install_error_handlers(app: FastAPI) -> None:
         if sqlstate.startswith(("08", "57P")):
             return await db_unavailable(request, exc)
         if sqlstate.startswith("22"):  # SQL "data exception": a value the client sent
+            return await data_error(request, exc)
+        return await unexpected(request, exc)
+
+    @app.exception_handler(StatementError)
+    async def bind_error(request: Request, exc: StatementError) -> JSONResponse:
+        # A value that failed on its way into SQL (e.g. a date outside the calendar once
+        # converted to UTC): the request's to fix. Schema types should catch these first.
+        if isinstance(exc.orig, OverflowError | ValueError | TypeError):
             return await data_error(request, exc)
         return await unexpected(request, exc)
 

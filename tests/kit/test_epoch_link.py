@@ -6,10 +6,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 
-import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -17,7 +15,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.fixtures.authz import machine_token, make_org, make_workspace
+from tests.fixtures.db import locked_table
 from tests.fixtures.factories import bearer, make_user
+from tests.fixtures.waiting import eventually
 from zenpro.authz.vocabulary import SYSTEM_ROLE_BY_NAME
 from zenpro.kit import cache as epoch_cache
 from zenpro.kit.cache import EpochCache
@@ -25,13 +25,6 @@ from zenpro.models import RoleAssignment, User
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 VIEWER = SYSTEM_ROLE_BY_NAME["Workspace Viewer"].id
-
-
-async def _until(predicate: Callable[[], bool], seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.02)
 
 
 @dataclass
@@ -56,7 +49,7 @@ class World:
 @pytest.fixture
 async def world(app: FastAPI, client: httpx.AsyncClient, db: AsyncSession, alice: User) -> World:
     cache: EpochCache = app.state.cache
-    await _until(lambda: cache.listening)
+    await eventually(lambda: cache.listening)
     org = await make_org(db, alice)
     ws = await make_workspace(db, org)
     bob = await make_user(db, "bob")
@@ -94,12 +87,12 @@ async def test_a_dropped_link_bypasses_the_caches_then_comes_back(
     pid = cache._conn.get_server_pid()
     await db.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
     await db.commit()
-    await _until(lambda: not cache.listening or cache._conn.get_server_pid() != pid)
+    await eventually(lambda: not cache.listening or cache._conn.get_server_pid() != pid)
     # While the link is down (or just back), the truth still comes from the database.
     await _grant_behind_its_back(db, world)
     assert await world.may_read_stacks() is True
 
-    await _until(lambda: cache.listening and cache._conn.get_server_pid() != pid)
+    await eventually(lambda: cache.listening and cache._conn.get_server_pid() != pid)
     assert await world.may_read_stacks() is True
     assert await world.may_read_stacks() is True
     assert app.state.fastlane_served > served, "caches are used again after the reconnect"
@@ -116,22 +109,15 @@ async def test_a_stuck_epoch_read_never_hangs_requests(
     cache: EpochCache = app.state.cache
     assert await world.may_read_stacks() is False
     raw = database_url.replace("postgresql+asyncpg://", "postgresql://")
-    locker = await asyncpg.connect(raw)
-    try:
-        tx = locker.transaction()
-        await tx.start()
-        # Every read of the counters now blocks until this transaction ends.
-        await locker.execute("LOCK TABLE cache_epochs IN ACCESS EXCLUSIVE MODE")
+    # Every read of the counters blocks while the table is locked.
+    async with locked_table(raw, "cache_epochs"):
         started = time.monotonic()
         answers = await asyncio.wait_for(
             asyncio.gather(*(world.may_read_stacks() for _ in range(5))), timeout=10
         )
         assert answers == [False] * 5
         assert time.monotonic() - started < 5, "requests waited far beyond the read timeout"
-        await tx.rollback()
-    finally:
-        await locker.close()
-    await _until(lambda: cache.listening)
+    await eventually(lambda: cache.listening)
     served = app.state.fastlane_served
     assert await world.may_read_stacks() is False
     assert await world.may_read_stacks() is False

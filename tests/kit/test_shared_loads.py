@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.fixtures.authz import machine_token, viewer_with_a_share
 from tests.fixtures.factories import bearer, make_user
 from tests.fixtures.statements import counting
+from tests.fixtures.waiting import eventually
 from zenpro.kit.cache import GRANTS, EpochCache
 
 
@@ -83,9 +84,8 @@ async def test_a_cancelled_shared_load_is_taken_over_by_a_waiter() -> None:
     waiters = [asyncio.create_task(cache.load_once(GRANTS, "k", 0, load)) for _ in range(5)]
     await asyncio.sleep(0)
     leader.cancel()
-    for _ in range(10):  # let the cancellation reach the waiters
-        await asyncio.sleep(0)
-    assert load.calls == 2, "one waiter took over the load; the others wait for it"
+    # One waiter takes over the load; the others wait for it.
+    await eventually(lambda: load.calls == 2, seconds=2, what="a waiter took over")
     load.gate.set()
     assert await asyncio.gather(*waiters) == ["v"] * 5
     assert leader.cancelled()

@@ -3,14 +3,13 @@ check_permissions answer on another instance sharing the database."""
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import BASE_URL, make_settings
 from tests.fixtures.authz import machine_token, make_org, make_workspace
 from tests.fixtures.factories import bearer, make_user
+from tests.fixtures.waiting import eventually
 from zenpro.authz.vocabulary import SYSTEM_ROLE_BY_NAME
 from zenpro.main import create_app
 from zenpro.models import User
@@ -32,10 +31,8 @@ async def test_revocation_on_one_instance_is_seen_by_the_other(
     other = create_app(make_settings(database_url))
     async with other.router.lifespan_context(other):
         # On PostgreSQL the caches are trusted only once the invalidation listener is up.
-        for _ in range(100):
-            if not other.state.cache.push or other.state.cache.listening:
-                break
-            await asyncio.sleep(0.05)
+        cache = other.state.cache
+        await eventually(lambda: not cache.push or cache.listening, what="epoch listener up")
         transport = httpx.ASGITransport(app=other)
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as second:
             params = {"user_id": str(bob.id), "workspace_id": str(ws.id)}

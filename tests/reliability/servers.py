@@ -9,7 +9,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -19,6 +18,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.fixtures.services import required
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,7 +68,10 @@ class OwnPostgres:
 @contextmanager
 def own_postgres() -> Iterator[OwnPostgres]:
     if not (PG_BIN / "initdb").exists() or shutil.which("runuser") is None:
-        pytest.skip("PostgreSQL 15 binaries (and runuser) are needed for these tests")
+        msg = "PostgreSQL 15 binaries (and runuser) are needed for these tests"
+        if required():
+            pytest.fail(f"{msg}, and ZENPRO_REQUIRE_SERVICES=1")
+        pytest.skip(msg)
     tmp = Path(tempfile.mkdtemp(prefix="zenpro-pg-"))
     if os.geteuid() == 0:
         shutil.chown(tmp, "postgres", "postgres")
@@ -159,7 +163,3 @@ def zenpro_serve(database_url: str, **env: str) -> Iterator[Server]:
         if keep:
             shutil.copy(log, keep)
         log.unlink(missing_ok=True)
-
-
-def python() -> str:
-    return sys.executable

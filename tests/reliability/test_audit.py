@@ -69,6 +69,14 @@ async def test_changes_are_recorded_with_actor_ip_and_org(
     assert len(r.json()) == len(events)
     r = await client.get(url, params={"until": "0.5"}, headers=alice_headers)
     assert r.status_code == 422
+    # Valid ISO times whose UTC form leaves the calendar: the client's to fix, never a 500.
+    for bound in ("9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+05:00"):
+        for name in ("since", "until"):
+            r = await client.get(url, params={name: bound}, headers=alice_headers)
+            assert r.status_code == 422, (name, bound, r.status_code, r.text)
+            assert name in r.text
+    r = await client.get(url, params={"since": "2000-01-01T01:00:00+01:00"}, headers=alice_headers)
+    assert len(r.json()) == len(events)
     r = await client.get(url, params={"limit": 1}, headers=alice_headers)
     assert len(r.json()) == 1
     assert 'rel="next"' in r.headers["Link"]

@@ -18,6 +18,8 @@ import asyncpg
 import httpx
 import pytest
 
+from tests.fixtures.db import locked_table
+from tests.fixtures.waiting import eventually
 from tests.reliability.servers import OwnPostgres, Server, own_postgres, zenpro_serve
 
 
@@ -86,40 +88,37 @@ async def _wait_for(conn: asyncpg.Connection, n: int) -> list[int]:
 
 async def test_backends_killed_mid_request(pg: OwnPostgres, http: httpx.AsyncClient) -> None:
     await _recovers(http)
-    conn = await asyncpg.connect(pg.dsn)
-    try:
-        # Hold the requests inside PostgreSQL (behind a lock), then kill their backends.
-        tx = conn.transaction()
-        await tx.start()
-        await conn.execute("LOCK TABLE organizations IN ACCESS EXCLUSIVE MODE")
+    # Hold the requests inside PostgreSQL (behind a lock), then kill their backends.
+    async with locked_table(pg.dsn, "organizations") as conn:
         inflight = [asyncio.create_task(http.get("/organizations")) for _ in range(3)]
-        await _wait_for(conn, 1)
-        await asyncio.sleep(0.5)  # let the others arrive too
-        pids = await _zenpro_backends(conn, waiting=True)
+        pids = await _wait_for(conn, 3)
         started = time.monotonic()
         for pid in pids:
             await conn.execute("SELECT pg_terminate_backend($1)", pid)
-        await tx.rollback()
-        responses = await asyncio.wait_for(asyncio.gather(*inflight), timeout=15)
-        assert time.monotonic() - started < 10, "in-flight requests hung"
-        for r in responses:
-            _ok_or_503(r)
-        statuses = sorted(r.status_code for r in responses)
-        assert statuses.count(503) == len(pids), statuses
-        assert set(statuses) <= {200, 503}, statuses
-        await _recovers(http)
-        # Idle pooled connections killed: no pre-ping, so each dead one costs one 503.
-        for pid in await _zenpro_backends(conn):
+    responses = await asyncio.wait_for(asyncio.gather(*inflight), timeout=15)
+    assert time.monotonic() - started < 10, "in-flight requests hung"
+    for r in responses:
+        _ok_or_503(r)
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses.count(503) == len(pids) == 3, statuses
+    await _recovers(http)
+    # Idle pooled connections killed: no pre-ping, so each dead one costs one 503.
+    conn = await asyncpg.connect(pg.dsn)
+    try:
+        idle = await _zenpro_backends(conn)
+        assert idle, "no pooled connection to kill"
+        for pid in idle:
             await conn.execute("SELECT pg_terminate_backend($1)", pid)
-        statuses = []
-        for _ in range(8):
-            r = await http.get("/organizations")
-            _ok_or_503(r)
-            statuses.append(r.status_code)
-        assert statuses.count(503) <= 4, statuses  # at most the pool size
-        await _recovers(http)
     finally:
         await conn.close()
+    statuses = []
+    for _ in range(8):
+        r = await http.get("/organizations")
+        _ok_or_503(r)
+        statuses.append(r.status_code)
+    # The first request meets a dead connection; at most the pool size (4) do.
+    assert 1 <= statuses.count(503) <= 4, statuses
+    await _recovers(http)
 
 
 async def _writer(
@@ -155,16 +154,14 @@ async def test_restart_under_writes_keeps_every_acknowledged_write(
     stop = asyncio.Event()
     acked: list[str] = []
     writers = [asyncio.create_task(_writer(http, org_id, f"w{k}", stop, acked)) for k in range(6)]
-    await asyncio.sleep(1.5)
-    before_restart = len(acked)
+    await eventually(lambda: len(acked) >= 10, seconds=20, what="writes before the restart")
     await asyncio.to_thread(pg.stop, mode)
-    await asyncio.sleep(2)
+    await asyncio.sleep(1)  # writes fail while the server is down
     await asyncio.to_thread(pg.start)
-    await asyncio.sleep(4)
+    after_start = len(acked)
+    await eventually(lambda: len(acked) > after_start + 5, seconds=30, what="writes after it")
     stop.set()
     statuses = [s for w in await asyncio.gather(*writers) for s in w]
-    assert before_restart > 0, "no writes before the restart"
-    assert len(acked) > before_restart, "no writes after the restart"
     assert 503 in statuses
     assert set(statuses) <= {201, 503}
     await _recovers(http)
@@ -184,11 +181,7 @@ async def _team_names(pg: OwnPostgres, org_id: str) -> set[str]:
 
 async def test_pool_exhaustion_is_a_bounded_503(pg: OwnPostgres, http: httpx.AsyncClient) -> None:
     await _recovers(http)
-    conn = await asyncpg.connect(pg.dsn)
-    try:
-        tx = conn.transaction()
-        await tx.start()
-        await conn.execute("LOCK TABLE organizations IN ACCESS EXCLUSIVE MODE")
+    async with locked_table(pg.dsn, "organizations") as conn:
         # Four requests take the whole pool (size 4) and wait on the lock...
         stuck = [asyncio.create_task(http.get("/organizations")) for _ in range(4)]
         await _wait_for(conn, 4)
@@ -200,9 +193,6 @@ async def test_pool_exhaustion_is_a_bounded_503(pg: OwnPostgres, http: httpx.Asy
             _ok_or_503(r)
         assert [r.status_code for r in others] == [503] * 6
         assert elapsed < 5, f"waited {elapsed:.1f}s"
-        await tx.rollback()
-        done = await asyncio.wait_for(asyncio.gather(*stuck), timeout=15)
-        assert [r.status_code for r in done] == [200] * 4
-        await _recovers(http)
-    finally:
-        await conn.close()
+    done = await asyncio.wait_for(asyncio.gather(*stuck), timeout=15)
+    assert [r.status_code for r in done] == [200] * 4
+    await _recovers(http)

@@ -104,11 +104,13 @@ async def test_hostile_path_parameters(
 async def test_hostile_query_values_never_500(
     app: FastAPI, client: httpx.AsyncClient, superuser: Any
 ) -> None:
+    seen = 0
     for method, path, op in operations(app):
         names = [p["name"] for p in op.get("parameters", []) if p["in"] == "query"]
         if not names:
             continue
         h = await superuser()
+        seen += 1
         for value in HOSTILE:
             raw = quote(value.encode("utf-8", "surrogatepass"), safe="")
             query = "&".join(f"{n}={raw}" for n in names)
@@ -117,6 +119,7 @@ async def test_hostile_query_values_never_500(
             assert r.status_code < 500, f"{what}: {r.status_code} {r.text[:300]}"
             if value in NEVER_STORED and method != "GET":
                 _clear_4xx(r, what)
+    assert seen > 20, f"only {seen} operations with query parameters"
 
 
 @pytest.mark.parametrize(
@@ -152,6 +155,7 @@ async def test_duplicate_query_parameters_never_500(
     app: FastAPI, client: httpx.AsyncClient, superuser: Any
 ) -> None:
     h = await superuser()
+    seen = 0
     for method, path, op in operations(app):
         names = [p["name"] for p in op.get("parameters", []) if p["in"] == "query"]
         if method != "GET" or not names:
@@ -159,6 +163,8 @@ async def test_duplicate_query_parameters_never_500(
         query = "&".join(f"{n}=1&{n}=x&{n}=" for n in names)
         r = await client.get(f"{_url(path)}?{query}", headers=h)
         assert r.status_code < 500, f"{path}: {r.status_code} {r.text[:200]}"
+        seen += 1
+    assert seen > 15, f"only {seen} GET operations with query parameters"
 
 
 async def test_malformed_json_bodies_are_4xx(
@@ -181,10 +187,12 @@ async def test_malformed_json_bodies_are_4xx(
 async def test_hostile_text_in_every_body_field(
     app: FastAPI, client: httpx.AsyncClient, superuser: Any
 ) -> None:
+    with_fields = 0
     for method, path, op in operations(app):
         if not _takes_json(op):
             continue
         fields = _body_fields(app, op)
+        with_fields += bool(fields)
         h = {**(await superuser()), "Content-Type": "application/json"}
         for value in HOSTILE:
             body = json.dumps({f: value for f in fields}).encode()
@@ -193,6 +201,7 @@ async def test_hostile_text_in_every_body_field(
             assert r.status_code < 500, f"{what}: {r.status_code} {r.text[:300]}"
             if value in NEVER_STORED and fields:
                 _clear_4xx(r, what)
+    assert with_fields > 20, f"only {with_fields} bodies with text fields were found"
 
 
 @pytest.mark.parametrize(
@@ -207,12 +216,15 @@ async def test_hostile_text_in_every_body_field(
 async def test_wrong_content_types_are_4xx(
     app: FastAPI, client: httpx.AsyncClient, superuser: Any, content_type: str
 ) -> None:
+    seen = 0
     for method, path, op in operations(app):
         if not _takes_json(op) or not op["requestBody"].get("required"):
             continue
         h = {**(await superuser()), "Content-Type": content_type}
         r = await client.request(method, _url(path), content=b"<a>1</a>", headers=h)
         _clear_4xx(r, f"{method} {path} as {content_type}")
+        seen += 1
+    assert seen > 20, f"only {seen} operations with a required JSON body"
 
 
 async def test_form_endpoints_refuse_json_and_garbage(client: httpx.AsyncClient) -> None:

@@ -9,13 +9,10 @@ for superusers only.
 
 from __future__ import annotations
 
-import re
 import uuid
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BeforeValidator
 
 from zenpro.audit import repository as repo
 from zenpro.audit.schemas import AuditEventRead
@@ -23,20 +20,11 @@ from zenpro.auth.deps import Superuser
 from zenpro.errors import Forbidden, NotAuthenticated, NotFound, error_responses
 from zenpro.kit.deps import DB
 from zenpro.kit.pagination import Page, fetch_page, set_page_headers
+from zenpro.kit.schemas import IsoTime
 from zenpro.models import AuditEvent
 from zenpro.organizations.deps import MemberRead
 
 router = APIRouter(tags=["audit"])
-
-
-def _iso_only(value: object) -> object:
-    # pydantic would also read a bare number as a Unix time; the contract says ISO 8601.
-    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?[\d.]+([eE][+-]?\d+)?\s*", value):
-        raise ValueError("expected an ISO 8601 date-time")
-    return value
-
-
-IsoTime = Annotated[datetime, BeforeValidator(_iso_only)]
 
 
 def _filters(

@@ -45,7 +45,6 @@ VERIFY_PATH = "/devices/verify"
 )
 async def device_authorization(
     request: Request,
-    response: Response,
     db: DB,
     settings: AppSettings,
     client_id: Annotated[uuid.UUID, Form(description="The client's id (a UUID).")],
@@ -59,7 +58,6 @@ async def device_authorization(
         user_agent=request.headers.get("user-agent"),
         ip=client_ip(request.scope, settings),
     )
-    response.headers.update(NO_STORE)
     return DeviceAuthorization(
         device_code=code,
         user_code=device.user_code,

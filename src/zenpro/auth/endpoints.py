@@ -22,6 +22,7 @@ from zenpro.kit.net import client_ip
 from zenpro.kit.schemas import Empty
 
 router = APIRouter(tags=["auth"])
+# Every answer under /auth/ is no-store (kit.middleware); this is for pages elsewhere.
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -39,7 +40,7 @@ def set_session_cookie(response: Response, settings: Settings, issued: service.I
 
 def oauth_error(error: str, description: str, status: int = 400) -> JSONResponse:
     body = OAuthError(error=error, error_description=description, status_code=status)
-    return JSONResponse(body.model_dump(), status_code=status, headers=NO_STORE)
+    return JSONResponse(body.model_dump(), status_code=status)
 
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -86,7 +87,6 @@ async def login(
     audience: Annotated[str | None, Form(max_length=1024)] = None,
     device_code: Annotated[str | None, Form(max_length=1024)] = None,
 ) -> TokenResponse | JSONResponse:
-    response.headers.update(NO_STORE)
     user_agent = request.headers.get("user-agent")
     ip = client_ip(request.scope, settings)
     if grant_type == "client_credentials":
@@ -141,9 +141,8 @@ async def _device_poll(
     operation_id="get_api_token",
     responses=error_responses(NotAuthenticated, Forbidden),
 )
-async def get_api_token(response: Response, db: DB, actor: CurrentUser) -> TokenResponse:
+async def get_api_token(db: DB, actor: CurrentUser) -> TokenResponse:
     issued = await service.api_token(db, actor)
-    response.headers.update(NO_STORE)
     return TokenResponse(access_token=issued.secret, expires_in=issued.expires_in)
 
 
@@ -158,7 +157,6 @@ async def get_api_token(response: Response, db: DB, actor: CurrentUser) -> Token
 async def logout(response: Response, db: DB, actor: CurrentPrincipal) -> Empty:
     await service.logout(db, actor)
     response.delete_cookie(COOKIE_NAME, path="/")
-    response.headers.update(NO_STORE)
     return Empty()
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,7 +26,7 @@ from zenpro.auth.secrets import (
 )
 from zenpro.config import Settings
 from zenpro.errors import Forbidden, NotAuthenticated
-from zenpro.kit.cache import AUTH, EpochCache, snapshot
+from zenpro.kit.cache import AUTH, EpochCache, cached
 from zenpro.kit.db import utcnow
 from zenpro.models import APIKey, Token, User, Workspace
 
@@ -178,16 +179,14 @@ async def resolve(db: AsyncSession, raw: str, *, via_cookie: bool = False) -> Pr
     One indexed query on a cache miss; none on a hit (the epoch check aside, see
     ``zenpro.kit.cache``)."""
     digest = hash_secret(raw)
-    snap = await snapshot(db)
-    if snap is not None:
-        cache, seen = snap
-        hit: _Cached | None = cache.get(AUTH, (digest, via_cookie))
-        if hit is not None and await _still_valid(db, hit):
-            return hit.principal
-        entry = await _resolve_uncached(db, raw, digest, via_cookie)
-        cache.put(AUTH, (digest, via_cookie), entry, seen[AUTH])
+
+    def load() -> Awaitable[_Cached]:
+        return _resolve_uncached(db, raw, digest, via_cookie)
+
+    entry = await cached(db, AUTH, (digest, via_cookie), load)
+    if await _still_valid(db, entry):
         return entry.principal
-    return (await _resolve_uncached(db, raw, digest, via_cookie)).principal
+    return (await load()).principal  # expired or idle since it was cached: says why (401)
 
 
 def cached_principal(cache: EpochCache, raw: str) -> Principal | None:

@@ -94,36 +94,6 @@ class Grants:
             for g in self.grants
         )
 
-    def org_actions(self, org_id: uuid.UUID, rtype: str) -> set[str]:
-        return {
-            a
-            for g in self.grants
-            if g.level is Level.organization and g.organization_id == org_id
-            for (t, a) in g.pairs
-            if t == rtype
-        }
-
-    def has_full_access(self, workspace_id: uuid.UUID, rtype: str, action: str) -> bool:
-        """For list filtering: a workspace-scope grant covers every resource of the type."""
-        if self.superuser:
-            return True
-        return any(
-            g.level is Level.workspace
-            and g.workspace_id == workspace_id
-            and (rtype, action) in g.pairs
-            for g in self.grants
-        )
-
-    def projects_allowing(self, workspace_id: uuid.UUID, rtype: str, action: str) -> set[uuid.UUID]:
-        return {
-            g.project_id
-            for g in self.grants
-            if g.level is Level.project
-            and g.workspace_id == workspace_id
-            and g.project_id is not None
-            and (rtype, action) in g.pairs
-        }
-
     def pairs_at(self, org_id: uuid.UUID, workspace_id: uuid.UUID | None = None) -> set[Pair]:
         """Everything held at one scope: org-level roles, or workspace-level roles in
         ``workspace_id``. Used to stop anyone granting more than they hold."""
@@ -150,19 +120,29 @@ class Grants:
         """The workspace-side rule (spec §6): superuser; a workspace-scope grant; a
         project-scope grant for the resource's project; a share of that action on that
         id. A project-scope assignment also lets its holder read the project itself."""
-        if self.superuser:
+        if self.covers(workspace_id, resource, action):
             return True
-        view = self.view(workspace_id, action)
-        rtype, rid, project = resource.type, resource.id, resource.project_id
-        if rtype in view.types:
-            return True
-        if project is not None and rtype in view.project_types.get(project, ()):
-            return True
+        rtype, rid = resource.type, resource.id
         if rid is None:
             return False
         if (rtype, rid, action) in shares:
             return True
-        return rtype == "project" and action == "read" and rid in view.projects
+        return (
+            rtype == "project"
+            and action == "read"
+            and rid in self.view(workspace_id, action).projects
+        )
+
+    def covers(self, workspace_id: uuid.UUID, resource: Resource, action: str) -> bool:
+        """Every resource of the type is allowed (``full_access`` of allowed_resource_ids):
+        superuser, a workspace-scope grant, or a project-scope grant for its project."""
+        if self.superuser:
+            return True
+        view = self.view(workspace_id, action)
+        project = resource.project_id
+        return resource.type in view.types or (
+            project is not None and resource.type in view.project_types.get(project, ())
+        )
 
     def in_org(self, org_id: uuid.UUID) -> bool:
         return self.superuser or org_id in self.member_orgs

@@ -11,8 +11,7 @@ How an instance learns of a bump:
   flight per round trip however busy the instance is, and no ORM session is opened on a
   hit. The same transaction also runs ``pg_notify`` so that idle instances empty their
   caches early. While that connection is down the caches are bypassed.
-- **SQLite**: each request reads both counters once (one tiny autocommit query on the same
-  file, no lock); the fast lane shares these reads across concurrent requests the same way.
+- **SQLite**: the same shared read, as one tiny autocommit query on the file (no lock).
 
 Entries are tagged with the epoch seen *before* they were loaded, so a slow request can
 never store stale data under a newer epoch. No TTL: a revoked grant can never live on.
@@ -300,20 +299,13 @@ async def snapshot(db: AsyncSession) -> tuple[EpochCache, dict[str, int]] | None
     cache: EpochCache | None = db.info.get("cache")
     if cache is None or db.sync_session.info.get(_PENDING):
         return None
+    if cache.push and not cache.listening:
+        return None
     seen: dict[str, int] | None = db.info.get(_SNAPSHOT)
-    if cache.push:
-        if not cache.listening:
-            return None
-        if seen is None:
-            if not await cache.fence():  # once per request
-                return None
-            seen = db.info[_SNAPSHOT] = dict(cache.epochs)
-        return cache, seen
     if seen is None:
-        bind = db.bind
-        assert isinstance(bind, AsyncEngine)
-        seen = await cache.sync(bind)
-        db.info[_SNAPSHOT] = seen
+        if not await cache.fresh():  # once per request, shared with concurrent ones
+            return None
+        seen = db.info[_SNAPSHOT] = dict(cache.epochs)
     return cache, seen
 
 

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 SLUG_RE = r"^[a-z0-9][a-z0-9\-_]*$"
 
@@ -25,6 +34,25 @@ Url = Annotated[
         max_length=1024, pattern=r"^https?://[A-Za-z0-9._~%!$&'()*+,;=:@-]+(?:[/?#]\S*)?$"
     ),
 ]
+
+
+def _iso_only(value: object) -> object:
+    # pydantic would also read a bare number as a Unix time; the contract says ISO 8601.
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?[\d.]+([eE][+-]?\d+)?\s*", value):
+        raise ValueError("expected an ISO 8601 date-time")
+    return value
+
+
+def _in_utc(value: datetime) -> datetime:
+    # As the database stores it (kit.db.UTCDateTime): naive means UTC. A time whose UTC
+    # form leaves the calendar (9999-12-31T23:59-05:00) is the client's to fix: 422.
+    try:
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:
+        raise ValueError("date-time out of range once converted to UTC") from None
+
+
+IsoTime = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(_in_utc)]
 
 
 def is_slug(value: str) -> bool:

@@ -89,17 +89,10 @@ async def check_permissions(
     return answer_check(grants, shared, workspace_id, resources, parsed, action)
 
 
-def full_access(grants: Grants, workspace_id: uuid.UUID, target: res.Resource, action: str) -> bool:
-    return grants.has_full_access(workspace_id, target.type, action) or (
-        target.project_id is not None
-        and target.project_id in grants.projects_allowing(workspace_id, target.type, action)
-    )
-
-
 def answer_allowed_ids(
     grants: Grants, shared: ShareSet, workspace_id: uuid.UUID, target: res.Resource, action: str
 ) -> AllowedIds:
-    if full_access(grants, workspace_id, target, action):
+    if grants.covers(workspace_id, target, action):
         return AllowedIds(full_access=True, ids=[])
     ids = {
         rid
@@ -108,7 +101,7 @@ def answer_allowed_ids(
     }
     if target.type == "project" and action == "read":
         # A project-scope assignment lets its holder read that project (see the checker).
-        ids |= _project_ids(grants, workspace_id)
+        ids |= grants.view(workspace_id, action).projects
     return AllowedIds(full_access=False, ids=sorted(ids, key=str))
 
 
@@ -119,17 +112,9 @@ async def allowed_resource_ids(
     target = res.parse(resource, allow_id=False)
     grants = await grants_of_user(db, user_id)
     shared: ShareSet = frozenset()
-    if not full_access(grants, workspace_id, target, action):
+    if not grants.covers(workspace_id, target, action):
         shared = await shares_of_user(db, workspace_id, user_id)
     return answer_allowed_ids(grants, shared, workspace_id, target, action)
-
-
-def _project_ids(grants: Grants, workspace_id: uuid.UUID) -> set[uuid.UUID]:
-    return {
-        g.project_id
-        for g in grants.grants
-        if g.workspace_id == workspace_id and g.project_id is not None
-    }
 
 
 async def set_resource_members(
