@@ -141,4 +141,6 @@ async def test_good_urls_are_kept_and_parse(
     r = await client.patch("/users/me", json={"avatar_url": url}, headers=alice_headers)
     assert r.status_code == 200, r.text
     assert r.json()["avatar_url"] == url
-    assert urlsplit(url).hostname
+    me = await client.get("/users/me", headers=alice_headers)
+    assert me.json()["avatar_url"] == url
+    assert urlsplit(me.json()["avatar_url"]).hostname  # and it parses

@@ -91,7 +91,9 @@ async def test_backends_killed_mid_request(pg: OwnPostgres, http: httpx.AsyncCli
     # Hold the requests inside PostgreSQL (behind a lock), then kill their backends.
     async with locked_table(pg.dsn, "organizations") as conn:
         inflight = [asyncio.create_task(http.get("/organizations")) for _ in range(3)]
-        pids = await _wait_for(conn, 3)
+        # At least one reaches the lock; concurrent cache misses share one load
+        # (kit.cache.load_once), so the others may wait for it inside zenpro.
+        pids = await _wait_for(conn, 1)
         started = time.monotonic()
         for pid in pids:
             await conn.execute("SELECT pg_terminate_backend($1)", pid)
@@ -100,7 +102,8 @@ async def test_backends_killed_mid_request(pg: OwnPostgres, http: httpx.AsyncCli
     for r in responses:
         _ok_or_503(r)
     statuses = sorted(r.status_code for r in responses)
-    assert statuses.count(503) == len(pids) == 3, statuses
+    assert statuses.count(503) == len(pids), statuses
+    assert set(statuses) <= {200, 503}, statuses
     await _recovers(http)
     # Idle pooled connections killed: no pre-ping, so each dead one costs one 503.
     conn = await asyncpg.connect(pg.dsn)

@@ -11,7 +11,8 @@ How an instance learns of a bump:
   flight per round trip however busy the instance is, and no ORM session is opened on a
   hit. The same transaction also runs ``pg_notify`` so that idle instances empty their
   caches early. While that connection is down the caches are bypassed.
-- **SQLite**: the same shared read, as one tiny autocommit query on the file (no lock).
+- **SQLite**: one tiny autocommit query on the file (no lock) per request; the fast lane
+  shares such reads across concurrent requests, as on PostgreSQL.
 
 Entries are tagged with the epoch seen *before* they were loaded, so a slow request can
 never store stale data under a newer epoch. No TTL: a revoked grant can never live on.
@@ -299,13 +300,22 @@ async def snapshot(db: AsyncSession) -> tuple[EpochCache, dict[str, int]] | None
     cache: EpochCache | None = db.info.get("cache")
     if cache is None or db.sync_session.info.get(_PENDING):
         return None
-    if cache.push and not cache.listening:
-        return None
     seen: dict[str, int] | None = db.info.get(_SNAPSHOT)
-    if seen is None:
-        if not await cache.fresh():  # once per request, shared with concurrent ones
+    if cache.push:
+        if not cache.listening:
             return None
-        seen = db.info[_SNAPSHOT] = dict(cache.epochs)
+        if seen is None:
+            if not await cache.fence():  # once per request, shared with concurrent ones
+                return None
+            seen = db.info[_SNAPSHOT] = dict(cache.epochs)
+        return cache, seen
+    if seen is None:
+        # SQLite: the request reads the counters itself, so a failing database fails it
+        # here (503) rather than quietly bypassing the caches.
+        bind = db.bind
+        assert isinstance(bind, AsyncEngine)
+        seen = await cache.sync(bind)
+        db.info[_SNAPSHOT] = seen
     return cache, seen
 
 
