@@ -141,6 +141,7 @@ async def _world(
     ws, own_ws = await make_workspace(db, org), await make_workspace(db, org)
     await assign(db, WORKSPACE_VIEWER_ID, org, user=actor, workspace=own_ws)
     team, own_team = await make_team(db, org, carol), await make_team(db, org, actor)
+    await make_team(db, org, dave)  # dave belongs (by a team) but holds no role yet
     h = bearer(await token_for(db, owner))
     o = str(org.id)
 

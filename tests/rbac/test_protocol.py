@@ -7,7 +7,15 @@ import uuid
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.fixtures.authz import assign, machine_token, make_org, make_team, make_workspace, share
+from tests.fixtures.authz import (
+    assign,
+    join,
+    machine_token,
+    make_org,
+    make_team,
+    make_workspace,
+    share,
+)
 from tests.fixtures.factories import bearer, make_user
 from zenpro.authz.vocabulary import SYSTEM_ROLE_BY_NAME
 from zenpro.models import User
@@ -137,7 +145,10 @@ async def test_project_scope_and_shares(
 async def test_resource_members_sets_the_complete_action_set(
     client: httpx.AsyncClient, db: AsyncSession, alice: User
 ) -> None:
-    _, _ws, bob, machine = await _setup(db, alice)
+    org, ws, bob, machine = await _setup(db, alice)
+    # Sharing needs a member to share with, and a sharer allowed what is shared.
+    await join(db, org, bob)
+    await assign(db, ADMIN, org, user=alice, workspace=ws)
     sid = uuid.uuid4()
     body = {
         "user_id": str(bob.id),

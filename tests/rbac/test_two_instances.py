@@ -7,7 +7,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import BASE_URL, make_settings
-from tests.fixtures.authz import machine_token, make_org, make_workspace
+from tests.fixtures.authz import join, machine_token, make_org, make_workspace
 from tests.fixtures.factories import bearer, make_user
 from tests.fixtures.waiting import eventually
 from zenpro.authz.vocabulary import SYSTEM_ROLE_BY_NAME
@@ -27,6 +27,7 @@ async def test_revocation_on_one_instance_is_seen_by_the_other(
     org = await make_org(db, alice)
     ws = await make_workspace(db, org)
     bob = await make_user(db, "bob")
+    await join(db, org, bob)
     machine = bearer(await machine_token(db, ws))
     other = create_app(make_settings(database_url))
     async with other.router.lifespan_context(other):

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import BASE_URL, make_settings
+from tests.fixtures.authz import join
 from tests.fixtures.factories import bearer, make_user, token_for
 from tests.fixtures.orgs import make_org, make_ws
 from zenpro.authz.vocabulary import ORG_ADMIN_ID, SYSTEM_ROLE_BY_NAME
@@ -112,6 +113,9 @@ async def test_same_assignment_granted_and_revoked_concurrently(
 ) -> None:
     org = await make_org(client, alice_headers, "acme")
     bob = await make_user(db, "bob")
+    organization = await db.get(Organization, uuid.UUID(org["id"]))
+    assert organization is not None
+    await join(db, organization, bob)
     params = {"user_id": str(bob.id), "organization_id": org["id"]}
     url = f"/roles/{VIEWER}/assignments"
     stmt = select(func.count()).where(RoleAssignment.user_id == bob.id)

@@ -7,7 +7,7 @@ import uuid
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.fixtures.authz import assign, make_org, make_workspace
+from tests.fixtures.authz import assign, join, make_org, make_workspace
 from tests.fixtures.factories import bearer, make_user, token_for
 from zenpro.authz.vocabulary import ORG_ADMIN_ID, SYSTEM_ROLE_BY_NAME
 from zenpro.models import Organization, User
@@ -104,6 +104,7 @@ async def test_role_in_use_needs_force(
     org = await make_org(db, alice)
     ws = await make_workspace(db, org)
     bob = await make_user(db, "bob")
+    await join(db, org, bob)
     role = (await client.post("/roles", json=_role(org), headers=alice_headers)).json()
     r = await client.post(
         f"/roles/{role['id']}/assignments",
@@ -125,6 +126,7 @@ async def test_assignment_parameters_are_validated(
     org = await make_org(db, alice)
     ws = await make_workspace(db, org)
     bob = await make_user(db, "bob")
+    await join(db, org, bob)
     base = f"/roles/{WS_VIEWER}/assignments"
     none = await client.post(base, params={"workspace_id": str(ws.id)}, headers=alice_headers)
     assert none.status_code == 422
@@ -186,6 +188,7 @@ async def test_workspace_admin_assigns_within_what_they_hold(
     ws = await make_workspace(db, org)
     wsadmin = await make_user(db, "wsadmin")
     target = await make_user(db, "target")
+    await join(db, org, target)
     await assign(db, WS_ADMIN, org, user=wsadmin, workspace=ws)
     headers = bearer(await token_for(db, wsadmin))
     ok = await client.post(
@@ -208,6 +211,7 @@ async def test_org_manager_cannot_make_org_admins(
     org = await make_org(db, alice)
     manager = await make_user(db, "manager")
     target = await make_user(db, "target")
+    await assign(db, SYSTEM_ROLE_BY_NAME["Organization Viewer"].id, org, user=target)
     await assign(db, MANAGER, org, user=manager)
     headers = bearer(await token_for(db, manager))
     admin_grant = await client.post(

@@ -1,19 +1,25 @@
 """API keys (``ZENPROKEY_…``): personal access tokens and service-account keys.
 
 The secret is shown once and stored only as a SHA-256 hash plus a short hint. A rotation
-keeps the previous hash working for a retention period; deactivating, deleting or
-expiring a key also ends the access tokens exchanged from its owner's keys.
+keeps the previous hash working for a retention period.
+
+Lineage: a key created through a delegated credential (a device, API or exchanged token,
+or another key) descends from it: it expires no later, and ending the source ends it.
+Deactivating a key, deleting it, or rotating it without retention ends everything minted
+from it (tokens exchanged from it or minted with it, keys created with it), transitively.
+A key created in a browser or password session is a root: it lives until revoked.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro.auth import repository as repo
+from zenpro.auth.principal import Credential, Principal
 from zenpro.auth.schemas import APIKeyCreate, APIKeyRotate, APIKeyUpdate
 from zenpro.auth.secrets import API_KEY_PREFIX, hash_secret, hint, new_secret
 from zenpro.errors import NotFound
@@ -30,6 +36,23 @@ class NewKey:
     secret: str
 
 
+@dataclass(frozen=True)
+class Source:
+    """What a new key descends from; all None for a root key."""
+
+    token_id: uuid.UUID | None = None
+    key_id: uuid.UUID | None = None
+    expires: datetime | None = None
+
+    @classmethod
+    def of(cls, principal: Principal) -> Source:
+        if not principal.is_delegated:
+            return cls()
+        key_id = principal.api_key_id if principal.credential is Credential.api_key else None
+        token_id = None if key_id is not None else principal.token_id
+        return cls(token_id, key_id, principal.expires)
+
+
 async def list_keys(db: AsyncSession, user_id: uuid.UUID) -> list[APIKey]:
     return await repo.list_api_keys(db, user_id)
 
@@ -41,9 +64,14 @@ async def get_key(db: AsyncSession, user_id: uuid.UUID, key_id: uuid.UUID) -> AP
     return key
 
 
-async def create_key(db: AsyncSession, user_id: uuid.UUID, data: APIKeyCreate) -> NewKey:
+async def create_key(
+    db: AsyncSession, user_id: uuid.UUID, data: APIKeyCreate, source: Source
+) -> NewKey:
     secret = new_secret(API_KEY_PREFIX)
     now = utcnow()
+    expires = now + timedelta(minutes=data.expires_in_minutes) if data.expires_in_minutes else None
+    if source.expires is not None:
+        expires = source.expires if expires is None else min(expires, source.expires)
     key = APIKey(
         user_id=user_id,
         name=data.name,
@@ -51,9 +79,9 @@ async def create_key(db: AsyncSession, user_id: uuid.UUID, data: APIKeyCreate) -
         key_hash=hash_secret(secret),
         hint=hint(secret),
         active=True,
-        expires=now + timedelta(minutes=data.expires_in_minutes)
-        if data.expires_in_minutes
-        else None,
+        expires=expires,
+        source_token_id=source.token_id,
+        source_key_id=source.key_id,
         created=now,
         updated=now,
     )
@@ -72,11 +100,14 @@ async def update_key(
     if "description" in changes:
         key.description = changes["description"]
     if changes.get("expires_in_minutes") is not None:
-        key.expires = utcnow() + timedelta(minutes=changes["expires_in_minutes"])
+        wanted = utcnow() + timedelta(minutes=changes["expires_in_minutes"])
+        descends = key.source_token_id is not None or key.source_key_id is not None
+        # A key that descends from a credential never outlives it: it may only shorten.
+        key.expires = min(wanted, key.expires) if descends and key.expires else wanted
     if changes.get("active") is not None:
         key.active = changes["active"]
         if not key.active:
-            await repo.delete_key_tokens(db, key.id)
+            await repo.end_key_descendants(db, key.id)
     key.updated = utcnow()
     await db.flush()
     return key
@@ -84,7 +115,7 @@ async def update_key(
 
 async def delete_key(db: AsyncSession, user_id: uuid.UUID, key_id: uuid.UUID) -> None:
     key = await get_key(db, user_id, key_id)
-    await repo.delete_key_tokens(db, key.id)
+    await repo.end_key_descendants(db, key.id)
     await db.delete(key)
     await db.flush()
 
@@ -102,7 +133,7 @@ async def rotate_key(
     else:
         key.previous_key_hash = None
         key.previous_expires = None
-        await repo.delete_key_tokens(db, key.id)
+        await repo.end_key_descendants(db, key.id)
     key.key_hash = hash_secret(secret)
     key.hint = hint(secret)
     if data.expires_in_minutes is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -32,6 +33,15 @@ class Principal:
     token_id: uuid.UUID | None = None
     api_key_id: uuid.UUID | None = None
     via_cookie: bool = False
+    # When the credential itself stops working (None: never by time). Whatever is minted
+    # with it may not outlive it (credential lineage, ``auth.service``).
+    expires: datetime | None = None
+
+    @property
+    def is_delegated(self) -> bool:
+        """Acting through a credential other than a browser or password session: what it
+        mints descends from it (ends with it, expires no later)."""
+        return self.credential in (Credential.api, Credential.device, Credential.api_key)
 
     @property
     def is_user(self) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro.models import APIKey, Device, Token, User, Workspace
@@ -52,8 +52,15 @@ async def delete_token(db: AsyncSession, token_id: uuid.UUID) -> None:
     await db.execute(delete(Token).where(Token.id == token_id))
 
 
-async def delete_user_tokens(db: AsyncSession, user_id: uuid.UUID) -> None:
-    await db.execute(delete(Token).where(Token.user_id == user_id))
+async def delete_user_tokens(
+    db: AsyncSession, user_id: uuid.UUID, *, keep: uuid.UUID | None = None
+) -> None:
+    """End every token of the user (but ``keep``); what was minted with them follows by
+    ``ON DELETE CASCADE``."""
+    stmt = delete(Token).where(Token.user_id == user_id)
+    if keep is not None:
+        stmt = stmt.where(Token.id != keep)
+    await db.execute(stmt)
 
 
 async def user_sessions(db: AsyncSession, user_id: uuid.UUID, now: datetime) -> list[Token]:
@@ -71,7 +78,9 @@ async def get_user_token(db: AsyncSession, user_id: uuid.UUID, token_id: uuid.UU
 
 
 async def user_by_username(db: AsyncSession, username: str) -> User | None:
-    return (await db.scalars(select(User).where(User.username == username))).first()
+    """Usernames are unique ignoring case, so ``Alice`` logs in as ``alice``."""
+    stmt = select(User).where(func.lower(User.username) == username.lower())
+    return (await db.scalars(stmt)).first()
 
 
 async def user_by_id(db: AsyncSession, user_id: uuid.UUID) -> User | None:
@@ -95,9 +104,12 @@ async def get_api_key(db: AsyncSession, user_id: uuid.UUID, key_id: uuid.UUID) -
     return (await db.scalars(stmt)).first()
 
 
-async def delete_key_tokens(db: AsyncSession, key_id: uuid.UUID) -> None:
-    """End the access tokens exchanged from one API key (its owner's other tokens stay)."""
+async def end_key_descendants(db: AsyncSession, key_id: uuid.UUID) -> None:
+    """End what was minted from one API key: tokens exchanged from it or minted with it,
+    and keys created with it. Their own descendants follow by ``ON DELETE CASCADE``.
+    The owner's other credentials stay."""
     await db.execute(delete(Token).where(Token.api_key_id == key_id))
+    await db.execute(delete(APIKey).where(APIKey.source_key_id == key_id))
 
 
 # --- Devices --------------------------------------------------------------------------

@@ -61,12 +61,18 @@ async def issue_token(
     workspace_id: uuid.UUID | None = None,
     device_id: uuid.UUID | None = None,
     api_key_id: uuid.UUID | None = None,
+    parent_token_id: uuid.UUID | None = None,
+    not_after: datetime | None = None,
     idle_minutes: int | None = None,
     user_agent: str | None = None,
     ip: str | None = None,
 ) -> Issued:
+    """Store a new token. ``parent_token_id``/``api_key_id`` record what it was minted
+    with (ending that ends this token, by ``ON DELETE CASCADE``); ``not_after`` caps its
+    expiry at its source's, so no chain of mints can outlive where it started."""
     secret = new_secret(MACHINE_PREFIX if kind is Credential.machine else SESSION_PREFIX)
     now = utcnow()
+    expires = now + lifetime if not_after is None else min(now + lifetime, not_after)
     token = Token(
         kind=kind.value,
         token_hash=hash_secret(secret),
@@ -74,9 +80,10 @@ async def issue_token(
         workspace_id=workspace_id,
         device_id=device_id,
         api_key_id=api_key_id,
+        parent_token_id=parent_token_id,
         created=now,
         last_used=now,
-        expires=now + lifetime,
+        expires=expires,
         idle_minutes=idle_minutes,
         user_agent=(user_agent or "")[:512] or None,
         ip=ip,
@@ -134,6 +141,14 @@ def _user_principal(user: User, credential: Credential, **extra: object) -> Prin
         is_superuser=user.is_superuser,
         **extra,  # type: ignore[arg-type]
     )
+
+
+def key_expiry(key: APIKey, digest: str) -> datetime | None:
+    """When this secret of the key stops working: the key's expiry, and for a rotated-out
+    secret also the end of its retention period."""
+    if key.previous_key_hash == digest and key.previous_expires is not None:
+        return min(key.expires or key.previous_expires, key.previous_expires)
+    return key.expires
 
 
 async def resolve_api_key(db: AsyncSession, raw: str) -> tuple[APIKey, User]:
@@ -224,11 +239,10 @@ async def _still_valid(db: AsyncSession, hit: _Cached) -> bool:
 async def _resolve_uncached(db: AsyncSession, raw: str, digest: str, via_cookie: bool) -> _Cached:
     if raw.startswith(API_KEY_PREFIX) and not via_cookie:
         key, key_owner = await resolve_api_key(db, raw)
-        expires = key.expires
-        if key.previous_key_hash == digest and key.previous_expires is not None:
-            # a rotated-out key lives only until its retention period ends
-            expires = min(expires or key.previous_expires, key.previous_expires)
-        principal = _user_principal(key_owner, Credential.api_key, api_key_id=key.id)
+        expires = key_expiry(key, digest)
+        principal = _user_principal(
+            key_owner, Credential.api_key, api_key_id=key.id, expires=expires
+        )
         return _Cached(principal, expires, None, key.last_used, key.id, is_key=True)
     found = await repo.token_with_owner(db, digest)
     now = utcnow()
@@ -244,7 +258,11 @@ async def _resolve_uncached(db: AsyncSession, raw: str, digest: str, via_cookie:
         raise NotAuthenticated("Invalid or expired token")
     else:
         principal = _user_principal(
-            user, Credential(token.kind), token_id=token.id, via_cookie=via_cookie
+            user,
+            Credential(token.kind),
+            token_id=token.id,
+            via_cookie=via_cookie,
+            expires=token.expires,
         )
     idle = timedelta(minutes=token.idle_minutes) if token.idle_minutes is not None else None
     return _Cached(principal, token.expires, idle, token.last_used, token.id, is_key=False)
@@ -286,6 +304,7 @@ async def login_api_key(
         timedelta(minutes=settings.token_lifetime_minutes),
         user_id=user.id,
         api_key_id=key.id,
+        not_after=key_expiry(key, hash_secret(raw)),
         user_agent=user_agent,
         ip=ip,
     )
@@ -323,5 +342,15 @@ async def login_machine(
 
 
 async def api_token(db: AsyncSession, principal: Principal) -> Issued:
-    """``GET /auth/api_token``: a one-hour token for the caller, for scripts."""
-    return await issue_token(db, Credential.api, timedelta(hours=1), user_id=principal.user_id)
+    """``GET /auth/api_token``: a one-hour token for the caller, for scripts. It descends
+    from the credential of the request (session, device or API token, or a key): ending
+    that ends this token, and it never outlives it."""
+    return await issue_token(
+        db,
+        Credential.api,
+        timedelta(hours=1),
+        user_id=principal.user_id,
+        parent_token_id=principal.token_id,
+        api_key_id=principal.api_key_id,
+        not_after=principal.expires,
+    )

@@ -12,17 +12,27 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import Uuid, literal, null, select, union_all
+from sqlalchemy import Row, Uuid, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zenpro.auth.principal import Principal
+from zenpro.auth.principal import Credential, Kind, Principal
 from zenpro.authz.resources import Resource
 from zenpro.authz.vocabulary import Level, Pair
 from zenpro.kit.cache import GRANTS, cached
-from zenpro.models import Role, RoleAssignment, RolePermission, Share, Team, TeamMember, Workspace
+from zenpro.models import (
+    Role,
+    RoleAssignment,
+    RolePermission,
+    Share,
+    Team,
+    TeamMember,
+    User,
+    Workspace,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +170,27 @@ async def load_grants(db: AsyncSession, principal: Principal) -> Grants:
     return await cached(db, GRANTS, key, lambda: _load_grants(db, principal))
 
 
+async def load_user_grants(db: AsyncSession, user_id: uuid.UUID) -> Grants:
+    """Grants of any user by id (a workspace's RBAC questions, the granting rule's
+    checks on subjects); an unknown or inactive user holds nothing. Cached (``grants``
+    epoch): a hit costs no query of its own."""
+    return await cached(db, GRANTS, ("user-grants", user_id), lambda: _user_grants(db, user_id))
+
+
+async def _user_grants(db: AsyncSession, user_id: uuid.UUID) -> Grants:
+    user = await db.get(User, user_id)
+    if user is None or not user.is_active:
+        return Grants()
+    principal = Principal(
+        kind=Kind.service_account if user.is_service_account else Kind.user,
+        credential=Credential.api,
+        user_id=user.id,
+        organization_id=user.organization_id,
+        is_superuser=user.is_superuser,
+    )
+    return await load_grants(db, principal)
+
+
 async def _load_grants(db: AsyncSession, principal: Principal) -> Grants:
     grants = Grants(superuser=principal.is_superuser)
     if principal.user_id is None:
@@ -187,6 +218,25 @@ async def _load_grants(db: AsyncSession, principal: Principal) -> Grants:
     if principal.organization_id is not None:
         parts.append(own_org)
     rows = (await db.execute(union_all(*parts))).all()
+    return await _grants_from(db, grants, rows)
+
+
+async def load_team_grants(db: AsyncSession, team_id: uuid.UUID) -> Grants:
+    """What membership of a team confers: its role assignments (uncached; for writes)."""
+    stmt = select(
+        RoleAssignment.role_id,
+        RoleAssignment.organization_id,
+        RoleAssignment.workspace_id,
+        RoleAssignment.project_id,
+    ).where(RoleAssignment.team_id == team_id)
+    return await _grants_from(db, Grants(), (await db.execute(stmt)).all())
+
+
+async def _grants_from(
+    db: AsyncSession, grants: Grants, rows: Sequence[Row[Any]] | Sequence[tuple[Any, ...]]
+) -> Grants:
+    """Fill ``grants`` from (role_id, organization_id, workspace_id, project_id) rows; a
+    row without a role only records membership."""
     role_ids = {r[0] for r in rows if r[0] is not None}
     pairs = await _role_pairs(db, role_ids)
     for role_id, org_id, ws_id, proj_id in rows:

@@ -39,7 +39,8 @@ NotifierDep = Annotated[Notifier, Depends(get_notifier)]
     "/organizations/{organization_id}/invitations",
     response_model=list[InvitationRead],
     summary="List an organization's invitations",
-    description="Bare JSON array; `X-Total-Count` and `Link` headers.",
+    description="Bare JSON array; `X-Total-Count` and `Link` headers. `id` and "
+    "`invite_link` are null for callers who may not manage invitations (`member:create`).",
     operation_id="list_invitations",
     responses=error_responses(*AUTH_ERRORS, NotFound),
 )
@@ -57,7 +58,8 @@ async def list_invitations(
     stmt = service.list_stmt(scoped.obj, email, only_pending)
     items, total = await fetch_page(db, stmt, page, Invitation.created, Invitation.id)
     set_page_headers(request, response, page, total)
-    return await service.to_read(db, items, settings)
+    manages = scoped.access.grants.org_allows(scoped.obj.id, "member", "create")
+    return await service.to_read(db, items, settings, reveal=manages)
 
 
 @router.post(
@@ -119,9 +121,10 @@ async def get_invitation(
     "/invitations/{invitation_id}/accept",
     response_model=InvitationRead,
     summary="Accept an invitation",
-    description="By the logged-in user whose email matches (any case; else 404). The "
-    "invitation's roles and teams become theirs in one transaction. 409 when already "
-    "accepted, 410 when expired.",
+    description="By the logged-in user whose email matches (any case; else 404) and is "
+    "verified (else 403: set by an administrator or asserted by single sign-on; an email "
+    "changed by its user is unverified). The invitation's roles and teams become theirs in "
+    "one transaction. 409 when already accepted, 410 when expired.",
     operation_id="accept_invitation",
     responses=error_responses(*AUTH_ERRORS, NotFound, Conflict, Gone),
 )

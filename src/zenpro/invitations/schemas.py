@@ -32,7 +32,10 @@ class TeamRef(BaseModel):
 
 
 class InvitationRead(BaseModel):
-    id: uuid.UUID = Field(description="Invitation id.")
+    id: uuid.UUID | None = Field(
+        description="Invitation id; null in lists for callers who may not manage invitations "
+        "(`member:create`), since the id is what accepting takes."
+    )
     email: str = Field(description="Invited email.")
     organization_id: uuid.UUID = Field(description="The inviting organization.")
     inviter: UserRead | None = Field(description="Who invited (null once deleted).")
@@ -41,7 +44,7 @@ class InvitationRead(BaseModel):
     expires: datetime = Field(description="When it expires (UTC).")
     accepted: bool = Field(description="True once accepted.")
     created: datetime = Field(description="Creation time (UTC).")
-    invite_link: str = Field(
+    invite_link: str | None = Field(
         description="Link to send the invitee: `GET` it (logged in as the invited email) "
-        "to see the invitation, `POST …/accept` to accept."
+        "to see the invitation, `POST …/accept` to accept. Null where `id` is."
     )

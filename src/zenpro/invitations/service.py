@@ -10,16 +10,19 @@ from typing import Any
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zenpro.authz import granting
+from zenpro.authz.granting import Scope
 from zenpro.authz.guards import Access
 from zenpro.authz.vocabulary import ORG_MEMBER_ID, Level
 from zenpro.config import Settings
-from zenpro.errors import BadRequest, Conflict, Gone, NotFound
+from zenpro.errors import BadRequest, Conflict, Forbidden, Gone, NotFound
 from zenpro.invitations import repository as repo
 from zenpro.invitations.schemas import InvitationCreate, InvitationRead, InvitationRole, TeamRef
 from zenpro.kit.db import utcnow
 from zenpro.models import Invitation, Organization, Role, RoleAssignment
 from zenpro.organizations import repository as org_repo
 from zenpro.organizations.schemas import RoleRef
+from zenpro.roles import repository as roles_repo
 from zenpro.users.schemas import UserRead
 
 
@@ -28,8 +31,10 @@ def link(settings: Settings, inv_id: uuid.UUID) -> str:
 
 
 async def to_read(
-    db: AsyncSession, items: Sequence[Invitation], settings: Settings
+    db: AsyncSession, items: Sequence[Invitation], settings: Settings, *, reveal: bool = True
 ) -> list[InvitationRead]:
+    """``reveal=False`` hides the ids and links (lists for those who may not manage
+    invitations): knowing an id is half of taking an invitation."""
     ids = [i.id for i in items]
     inviters = await org_repo.users_by_id(db, (i.inviter_id for i in items))
     roles: dict[uuid.UUID, list[InvitationRole]] = {}
@@ -48,7 +53,7 @@ async def to_read(
         teams.setdefault(iid, []).append(TeamRef(id=team.id, name=team.name))
     return [
         InvitationRead(
-            id=i.id,
+            id=i.id if reveal else None,
             email=i.email,
             organization_id=i.organization_id,
             inviter=UserRead.model_validate(inviters[i.inviter_id])
@@ -59,7 +64,7 @@ async def to_read(
             expires=i.expires,
             accepted=i.accepted,
             created=i.created,
-            invite_link=link(settings, i.id),
+            invite_link=link(settings, i.id) if reveal else None,
         )
         for i in items
     ]
@@ -89,8 +94,11 @@ async def create(
     settings: Settings,
 ) -> Invitation:
     """An invitation carrying one organization role (Organization Member by default), so
-    the invitee belongs to the organization as soon as they accept."""
-    role = await _org_role(db, org, data.role_id) if data.role_id else None
+    the invitee belongs to the organization as soon as they accept. The inviter must hold
+    every permission of that role (``authz.granting``)."""
+    role = await _org_role(db, org, data.role_id if data.role_id else ORG_MEMBER_ID)
+    pairs = (await roles_repo.pairs_of(db, [role.id])).get(role.id, set())
+    granting.require(access.grants, Scope(org.id), pairs, f"the role {role.name!r}")
     now = utcnow()
     if await repo.pending_for(db, org.id, str(data.email), now):
         raise Conflict(f"{data.email} already has a pending invitation to this organization")
@@ -103,7 +111,7 @@ async def create(
     )
     db.add(inv)
     await db.flush()
-    role_id = role.id if role else ORG_MEMBER_ID
+    role_id = role.id
     db.add(
         RoleAssignment(
             role_id=role_id,
@@ -132,13 +140,20 @@ async def delete(db: AsyncSession, org: Organization, inv_id: uuid.UUID) -> None
 
 
 async def get_mine(db: AsyncSession, access: Access, inv_id: uuid.UUID) -> Invitation:
-    """An invitation addressed to the caller's email (case-insensitive); else 404."""
+    """An invitation addressed to the caller's *verified* email (case-insensitive); else
+    404, or 403 when the address matches but is not verified: an email one has just set
+    oneself proves nothing, so it cannot take an invitation."""
     inv = await repo.get(db, inv_id)
     users = await org_repo.users_by_id(db, [access.user_id])
     me = users.get(access.user_id)
     email = (me.email or "").lower() if me else ""
-    if inv is None or not email or inv.email.lower() != email:
+    if inv is None or me is None or not email or inv.email.lower() != email:
         raise NotFound(f"Invitation {inv_id} not found")
+    if not me.email_verified:
+        raise Forbidden(
+            "Your email address is not verified: sign in with single sign-on, or ask an "
+            "administrator to confirm it (PATCH /users/{id} with email_verified), then accept"
+        )
     return inv
 
 

@@ -27,5 +27,18 @@ class APIKey(IdMixin, TimestampMixin, Base):
     active: Mapped[bool] = mapped_column(default=True)
     expires: Mapped[datetime | None]
     last_used: Mapped[datetime | None]
+    # The delegated credential this key was created with (a device, API or exchanged
+    # token, or another key); ending that source ends this key. None: a root credential
+    # (created in a browser or password session, or by an administrator).
+    source_token_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("tokens.id", ondelete="CASCADE", use_alter=True)  # tokens → api_keys too
+    )
+    source_key_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="CASCADE")
+    )
 
-    __table_args__ = (Index("ix_api_keys_user_id", "user_id"),)
+    __table_args__ = (
+        Index("ix_api_keys_user_id", "user_id"),
+        Index("ix_api_keys_source_token_id", "source_token_id"),
+        Index("ix_api_keys_source_key_id", "source_key_id"),
+    )

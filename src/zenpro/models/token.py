@@ -31,6 +31,10 @@ class Token(IdMixin, Base):
     api_key_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("api_keys.id", ondelete="CASCADE")
     )
+    # The token this one was minted with (``/auth/api_token``): ending it ends this one.
+    parent_token_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("tokens.id", ondelete="CASCADE")
+    )
     created: Mapped[datetime] = mapped_column(default=utcnow)
     last_used: Mapped[datetime] = mapped_column(default=utcnow)
     expires: Mapped[datetime]
@@ -43,4 +47,5 @@ class Token(IdMixin, Base):
         Index("ix_tokens_workspace_id", "workspace_id"),
         Index("ix_tokens_device_id", "device_id"),
         Index("ix_tokens_api_key_id", "api_key_id"),
+        Index("ix_tokens_parent_token_id", "parent_token_id"),
     )

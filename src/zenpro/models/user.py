@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, text
+from sqlalchemy import JSON, ForeignKey, Index, String, false, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zenpro.kit.db import Base, IdMixin, TimestampMixin
@@ -16,6 +16,9 @@ class User(IdMixin, TimestampMixin, Base):
 
     username: Mapped[str] = mapped_column(String(255), unique=True)
     email: Mapped[str | None] = mapped_column(String(320))
+    # Set by an administrator, or asserted by an identity provider; a user's own change
+    # clears it. Only a verified email can take an invitation.
+    email_verified: Mapped[bool] = mapped_column(default=False, server_default=false())
     name: Mapped[str | None] = mapped_column(String(255))
     avatar_url: Mapped[str | None] = mapped_column(String(1024))
     company: Mapped[str | None] = mapped_column(String(255))
@@ -42,4 +45,6 @@ class User(IdMixin, TimestampMixin, Base):
             postgresql_where=text("email IS NOT NULL"),
         ),
         Index("ix_users_organization_id", "organization_id"),
+        # Usernames are unique ignoring case: ``Admin`` cannot stand beside ``admin``.
+        Index("uq_users_username_lower", func.lower(text("username")), unique=True),
     )

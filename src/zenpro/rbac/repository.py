@@ -25,6 +25,22 @@ def _subject_clause(user_id: uuid.UUID, workspace_id: uuid.UUID) -> ColumnElemen
     return Share.id.in_(ids)
 
 
+async def shares_of(
+    db: AsyncSession, *, user_id: uuid.UUID | None = None, team_id: uuid.UUID | None = None
+) -> list[Share]:
+    """Every share a user (directly or through a team) or a team holds, in any workspace."""
+    if team_id is not None:
+        stmt = select(Share).where(Share.team_id == team_id)
+    else:
+        teams = select(TeamMember.team_id).where(TeamMember.user_id == user_id)
+        ids = union_all(
+            select(Share.id).where(Share.user_id == user_id),
+            select(Share.id).where(Share.team_id.in_(teams)),
+        )
+        stmt = select(Share).where(Share.id.in_(ids))
+    return list((await db.scalars(stmt)).all())
+
+
 async def shared(
     db: AsyncSession,
     workspace_id: uuid.UUID,

@@ -6,20 +6,19 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zenpro.auth.principal import Credential, Kind, Principal
+from zenpro.authz import granting
 from zenpro.authz import resources as res
-from zenpro.authz.checker import Grants, load_grants
-from zenpro.errors import NotFound
+from zenpro.authz.checker import Grants, load_user_grants
+from zenpro.errors import BadRequest, Forbidden, NotFound
 from zenpro.kit.cache import GRANTS, cached
-from zenpro.models import Team, Workspace
+from zenpro.models import Share, Team, Workspace
 from zenpro.rbac import repository as repo
 from zenpro.rbac.schemas import AllowedIds, ResourceMembers
 
 
 async def grants_of_user(db: AsyncSession, user_id: uuid.UUID) -> Grants:
-    """Grants of the user a workspace asks about; an unknown or inactive user holds nothing.
-    Cached (``grants`` epoch): a hit costs no query of its own."""
-    return await cached(db, GRANTS, ("user-grants", user_id), lambda: _grants_of_user(db, user_id))
+    """Grants of the user a workspace asks about (see ``checker.load_user_grants``)."""
+    return await load_user_grants(db, user_id)
 
 
 ShareSet = frozenset[tuple[str, uuid.UUID, str, uuid.UUID | None]]
@@ -33,20 +32,6 @@ async def shares_of_user(db: AsyncSession, workspace_id: uuid.UUID, user_id: uui
         return frozenset((s.resource_type, s.resource_id, s.action, s.project_id) for s in found)
 
     return await cached(db, GRANTS, ("shares", workspace_id, user_id), load)
-
-
-async def _grants_of_user(db: AsyncSession, user_id: uuid.UUID) -> Grants:
-    user = await repo.get_user(db, user_id)
-    if user is None or not user.is_active:
-        return Grants()
-    principal = Principal(
-        kind=Kind.service_account if user.is_service_account else Kind.user,
-        credential=Credential.api,
-        user_id=user.id,
-        organization_id=user.organization_id,
-        is_superuser=user.is_superuser,
-    )
-    return await load_grants(db, principal)
 
 
 def parse_all(resources: list[str], action: str) -> list[res.Resource]:
@@ -120,16 +105,28 @@ async def allowed_resource_ids(
 async def set_resource_members(
     db: AsyncSession, workspace: Workspace, body: ResourceMembers
 ) -> None:
+    """Replace what one user or team holds on one resource. The member must belong to
+    the workspace's organization (membership by consent), and the sharing user must be
+    allowed every action shared (``authz.granting``: nobody gives what they do not hold).
+    """
     target = res.parse(body.resource)
     if target.id is None:
         raise res.BadResource(f"resource {body.resource!r}: sharing needs a resource id")
     actions = {res.check_action(a) for a in body.actions}
-    if body.user_id is not None and await repo.get_user(db, body.user_id) is None:
-        raise NotFound(f"User {body.user_id} not found")
+    org_id = workspace.organization_id
+    if body.user_id is not None:
+        if await repo.get_user(db, body.user_id) is None:
+            raise NotFound(f"User {body.user_id} not found")
+        if not (await load_user_grants(db, body.user_id)).in_org(org_id):
+            raise BadRequest(
+                "This user does not belong to the workspace's organization: invite them first"
+            )
     if body.team_id is not None:
         team = await db.get(Team, body.team_id)
-        if team is None or team.organization_id != workspace.organization_id:
+        if team is None or team.organization_id != org_id:
             raise NotFound(f"Team {body.team_id} not found")
+    if actions:
+        await _require_sharer(db, workspace, body.sharing_user_id, target, actions)
     await repo.replace_share(
         db,
         workspace_id=workspace.id,
@@ -141,6 +138,40 @@ async def set_resource_members(
         actions=actions,
         shared_by=body.sharing_user_id,
     )
+
+
+async def _require_sharer(
+    db: AsyncSession,
+    workspace: Workspace,
+    sharer_id: uuid.UUID | None,
+    target: res.Resource,
+    actions: set[str],
+) -> None:
+    if sharer_id is None:
+        raise BadRequest("sharing_user_id is required: the sharing user must hold what is shared")
+    grants = await load_user_grants(db, sharer_id)
+    shared = await shares_of_user(db, workspace.id, sharer_id)
+    own = frozenset((t, i, a) for t, i, a, _ in shared)
+    granting.require_share(grants, own, workspace.id, target, actions)
+
+
+async def require_may_confer_shares(
+    db: AsyncSession, actor_id: uuid.UUID, actor: Grants, shares: list[Share], what: str
+) -> None:
+    """Handing someone these shares (by a team membership, or a key for a service account)
+    needs the actor to be allowed each shared action on each resource."""
+    for share in shares:
+        own = await shares_of_user(db, share.workspace_id, actor_id)
+        try:
+            granting.require_share(
+                actor,
+                frozenset((t, i, a) for t, i, a, _ in own),
+                share.workspace_id,
+                res.Resource(share.resource_type, share.resource_id, share.project_id),
+                [share.action],
+            )
+        except Forbidden as exc:
+            raise Forbidden(f"You cannot grant {what}: it holds a share you do not") from exc
 
 
 async def forget_resources(db: AsyncSession, workspace_id: uuid.UUID, resources: list[str]) -> None:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from zenpro.authz.granting import Scope
 from zenpro.authz.guards import Authenticated
 from zenpro.authz.vocabulary import Level
 from zenpro.errors import (
@@ -184,7 +185,7 @@ async def _assignment_target(
     organization_id: OrgQ = None,
     workspace_id: WorkspaceQ = None,
     project_id: ProjectQ = None,
-) -> tuple[Role, service.Scope, service.Subject]:
+) -> tuple[Role, Scope, service.Subject]:
     """The role, scope and subject an assignment request names (shared by grant and revoke)."""
     subject = _subject(user_id, team_id, invitation_id)
     role = await service.visible_role(db, access, role_id)
@@ -192,9 +193,7 @@ async def _assignment_target(
     return role, scope, subject
 
 
-AssignmentTarget = Annotated[
-    tuple[Role, service.Scope, service.Subject], Depends(_assignment_target)
-]
+AssignmentTarget = Annotated[tuple[Role, Scope, service.Subject], Depends(_assignment_target)]
 
 
 @router.post(

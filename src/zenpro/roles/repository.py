@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zenpro.authz.granting import Scope
 from zenpro.models import Invitation, Role, RoleAssignment, RolePermission, Team, User, Workspace
 
 
@@ -47,6 +48,18 @@ async def replace_permissions(
 async def count_assignments(db: AsyncSession, role_id: uuid.UUID) -> int:
     stmt = select(func.count()).select_from(RoleAssignment).where(RoleAssignment.role_id == role_id)
     return int(await db.scalar(stmt) or 0)
+
+
+async def assignment_scopes(db: AsyncSession, role_id: uuid.UUID) -> list[Scope]:
+    """Every distinct scope the role is assigned at (to anyone: user, team, invitation)."""
+    stmt = (
+        select(
+            RoleAssignment.organization_id, RoleAssignment.workspace_id, RoleAssignment.project_id
+        )
+        .where(RoleAssignment.role_id == role_id)
+        .distinct()
+    )
+    return [Scope(o, w, p) for o, w, p in (await db.execute(stmt)).all()]
 
 
 def assignments_stmt(role_id: uuid.UUID, **filters: uuid.UUID | None) -> Select[Any]:

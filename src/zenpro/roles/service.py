@@ -10,9 +10,12 @@ from typing import Any
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zenpro.authz import granting
+from zenpro.authz.checker import load_user_grants
+from zenpro.authz.granting import Scope
 from zenpro.authz.guards import Access
 from zenpro.authz.vocabulary import ORG_ADMIN_ID, WORKSPACE_ADMIN_ID, Level
-from zenpro.errors import Conflict, Forbidden, NotFound, invalid_query
+from zenpro.errors import BadRequest, Conflict, Forbidden, NotFound, invalid_query
 from zenpro.kit.db import utcnow
 from zenpro.kit.repository import flush_or_conflict
 from zenpro.models import Organization, Role, RoleAssignment
@@ -68,6 +71,9 @@ async def create_role(db: AsyncSession, access: Access, data: RoleCreate) -> Rol
     _require_org(access, data.organization_id, "role", "create", "roles")
     if await db.get(Organization, data.organization_id) is None:
         raise NotFound(f"Organization {data.organization_id} not found")
+    granting.require_definable(
+        access.grants, data.organization_id, data.level, _pairs(data.permissions)
+    )
     role = Role(
         organization_id=data.organization_id,
         name=data.name,
@@ -107,10 +113,27 @@ async def update_role(
                 "permissions": [p.model_dump() for p in data.permissions],
             }
         )
-        await repo.replace_permissions(db, role.id, _pairs(data.permissions))
+        new = _pairs(data.permissions)
+        await _authorize_widening(db, access, role, new)
+        await repo.replace_permissions(db, role.id, new)
     role.updated = utcnow()  # a permissions-only edit changes no column of roles itself
     await flush_or_conflict(db, f"A role named {role.name!r} already exists here")
     return role
+
+
+async def _authorize_widening(
+    db: AsyncSession, access: Access, role: Role, new: set[tuple[str, str]]
+) -> None:
+    """An edit hands what it adds to everyone the role is assigned to, at each scope:
+    the editor must hold the added pairs there, and be able to define them at all."""
+    assert role.organization_id is not None  # _editable refused system roles
+    added = new - (await repo.pairs_of(db, [role.id])).get(role.id, set())
+    if not added:
+        return
+    granting.require_definable(access.grants, role.organization_id, Level(role.level), added)
+    what = f"the role {role.name!r}"
+    for scope in await repo.assignment_scopes(db, role.id):
+        granting.require(access.grants, scope, added, what)
 
 
 async def delete_role(db: AsyncSession, access: Access, role_id: uuid.UUID, force: bool) -> None:
@@ -136,13 +159,6 @@ class Subject:
     user_id: uuid.UUID | None = None
     team_id: uuid.UUID | None = None
     invitation_id: uuid.UUID | None = None
-
-
-@dataclass(frozen=True)
-class Scope:
-    organization_id: uuid.UUID
-    workspace_id: uuid.UUID | None
-    project_id: uuid.UUID | None
 
 
 async def resolve_scope(
@@ -180,40 +196,36 @@ def _level_error(message: str) -> Exception:
     return invalid_query("workspace_id", message)
 
 
-async def authorize_assignment(db: AsyncSession, access: Access, role: Role, scope: Scope) -> None:
-    """Only member managers may assign, and nobody grants more than they hold.
-
-    Organization roles: ``member:update`` in the org, and the role's pairs must be a
-    subset of the caller's own org-level pairs. Workspace/project roles: org member
-    managers, or a Workspace Admin of that workspace granting no more than they hold there.
-    """
+def may_manage_assignments(access: Access, role: Role, scope: Scope) -> None:
+    """Who may assign or revoke at all: organization member managers (``member:update``);
+    for workspace and project roles also a Workspace Admin of that workspace."""
     grants = access.grants
-    if grants.superuser:
+    if grants.superuser or grants.org_allows(scope.organization_id, "member", "update"):
         return
-    pairs = (await repo.pairs_of(db, [role.id])).get(role.id, set())
-    org_manager = grants.org_allows(scope.organization_id, "member", "update")
     if Level(role.level) is Level.organization:
-        if not org_manager:
-            raise Forbidden("You may not manage members of this organization")
-        if not pairs <= grants.pairs_at(scope.organization_id):
-            raise Forbidden(f"You cannot grant {role.name!r}: it holds more than you do")
-        return
-    if org_manager:
-        return
-    ws = scope.workspace_id
-    if not grants.holds_role(WORKSPACE_ADMIN_ID, ws):
+        raise Forbidden("You may not manage members of this organization")
+    if not grants.holds_role(WORKSPACE_ADMIN_ID, scope.workspace_id):
         raise Forbidden("Only a Workspace Admin or an organization manager may assign this")
-    if not pairs <= grants.pairs_at(scope.organization_id, ws):
-        raise Forbidden(f"You cannot grant {role.name!r}: it holds more than you do")
 
 
-async def check_subject(db: AsyncSession, scope: Scope, subject: Subject) -> None:
+async def authorize_assignment(db: AsyncSession, access: Access, role: Role, scope: Scope) -> None:
+    """Only member managers may assign, and nobody grants more than they hold
+    (``authz.granting``)."""
+    may_manage_assignments(access, role, scope)
+    pairs = (await repo.pairs_of(db, [role.id])).get(role.id, set())
+    granting.require(access.grants, scope, pairs, f"the role {role.name!r}")
+
+
+async def check_subject(db: AsyncSession, access: Access, scope: Scope, subject: Subject) -> None:
+    """The subject exists in the assignment's organization. A user who does not belong
+    to it yet is refused (membership by consent: invite them); superusers excepted."""
     if subject.user_id is not None:
         user = await repo.get_user(db, subject.user_id)
         if user is None or (
             user.is_service_account and user.organization_id != scope.organization_id
         ):
             raise NotFound(f"User {subject.user_id} not found")
+        await require_member(db, access, user.id, scope.organization_id)
     if subject.team_id is not None:
         team = await repo.get_team(db, subject.team_id)
         if team is None or team.organization_id != scope.organization_id:
@@ -222,6 +234,20 @@ async def check_subject(db: AsyncSession, scope: Scope, subject: Subject) -> Non
         inv = await repo.get_invitation(db, subject.invitation_id)
         if inv is None or inv.organization_id != scope.organization_id or inv.accepted:
             raise NotFound(f"Invitation {subject.invitation_id} not found")
+
+
+async def require_member(
+    db: AsyncSession, access: Access, user_id: uuid.UUID, org_id: uuid.UUID
+) -> None:
+    """Membership by consent: nobody is made part of an organization without accepting
+    an invitation. Superusers may still add anyone (documented in the README)."""
+    if access.grants.superuser:
+        return
+    if not (await load_user_grants(db, user_id)).in_org(org_id):
+        raise BadRequest(
+            "This user does not belong to the organization: invite them "
+            "(POST /organizations/{id}/invitations) and let them accept"
+        )
 
 
 def scope_key(role: Role, scope: Scope, subject: Subject) -> str:
@@ -240,7 +266,7 @@ async def assign(
     db: AsyncSession, access: Access, role: Role, scope: Scope, subject: Subject
 ) -> RoleAssignment:
     await authorize_assignment(db, access, role, scope)
-    await check_subject(db, scope, subject)
+    await check_subject(db, access, scope, subject)
     key = scope_key(role, scope, subject)
     if await repo.find_assignment(db, key) is not None:
         raise Conflict("This assignment already exists")

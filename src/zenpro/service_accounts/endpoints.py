@@ -146,7 +146,10 @@ async def list_sa_keys(db: DB, scoped: Reader, sa_id_or_username: str) -> list[A
     response_model=APIKeyWithSecret,
     status_code=201,
     summary="Create an API key for a service account",
-    description="Returns the `ZENPROKEY_` secret once, in `key`.",
+    description="Returns the `ZENPROKEY_` secret once, in `key`. The caller must hold "
+    "everything the service account holds (its roles at every scope): a key acts with all "
+    "of it. A key created through a delegated credential (device, API token or key) ends "
+    "with that credential and expires no later.",
     operation_id="create_service_account_api_key",
     responses=error_responses(BadRequest, *ERRORS),
 )
@@ -154,7 +157,8 @@ async def create_sa_key(
     db: DB, scoped: Updater, sa_id_or_username: str, body: APIKeyCreate
 ) -> APIKeyWithSecret:
     sa = await service.find(db, _org(scoped), sa_id_or_username)
-    new = await keys.create_key(db, sa.id, body)
+    await service.require_may_act_for(db, scoped.access, sa)
+    new = await keys.create_key(db, sa.id, body, keys.Source.of(scoped.access.principal))
     return APIKeyWithSecret.of(new.key, new.secret)
 
 
@@ -169,6 +173,8 @@ async def update_sa_key(
     db: DB, scoped: Updater, sa_id_or_username: str, key_id: uuid.UUID, body: APIKeyUpdate
 ) -> APIKey:
     sa = await service.find(db, _org(scoped), sa_id_or_username)
+    if body.active:  # reactivating hands the key's power back out
+        await service.require_may_act_for(db, scoped.access, sa)
     return await keys.update_key(db, sa.id, key_id, body)
 
 
@@ -203,5 +209,6 @@ async def rotate_sa_key(
     body: Annotated[APIKeyRotate | None, Body()] = None,
 ) -> APIKeyWithSecret:
     sa = await service.find(db, _org(scoped), sa_id_or_username)
+    await service.require_may_act_for(db, scoped.access, sa)
     new = await keys.rotate_key(db, sa.id, key_id, body or APIKeyRotate())
     return APIKeyWithSecret.of(new.key, new.secret)

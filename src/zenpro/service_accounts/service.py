@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro.auth import repository as auth_repo
+from zenpro.authz import granting
+from zenpro.authz.checker import load_user_grants
+from zenpro.authz.guards import Access
 from zenpro.authz.vocabulary import ORG_MEMBER_ID
 from zenpro.errors import Conflict, NotFound
 from zenpro.kit.db import utcnow
 from zenpro.kit.repository import flush_or_conflict
 from zenpro.models import RoleAssignment, User
+from zenpro.rbac import repository as rbac_repo
+from zenpro.rbac import service as rbac
 from zenpro.service_accounts.schemas import ServiceAccountCreate, ServiceAccountUpdate
 
 
@@ -46,8 +51,11 @@ async def find(db: AsyncSession, org_id: uuid.UUID, id_or_name: str) -> User:
 
 
 async def _name_free(db: AsyncSession, name: str) -> None:
-    if (await db.scalar(select(User.id).where(User.username == name))) is not None:
-        raise Conflict(f"The name {name!r} is taken by another user or service account")
+    """Service-account names share the users' namespace (unique ignoring case). The
+    answer does not say by whom a name is taken: that would reveal other tenants' users."""
+    taken = select(User.id).where(func.lower(User.username) == name.lower())
+    if (await db.scalar(taken)) is not None:
+        raise Conflict(f"The name {name!r} is not available; choose another")
 
 
 async def create(db: AsyncSession, org_id: uuid.UUID, data: ServiceAccountCreate) -> User:
@@ -79,6 +87,15 @@ async def create(db: AsyncSession, org_id: uuid.UUID, data: ServiceAccountCreate
     )
     await flush_or_conflict(db, "Could not make the service account a member")
     return sa
+
+
+async def require_may_act_for(db: AsyncSession, access: Access, sa: User) -> None:
+    """A key for a service account acts with everything the account holds, so minting,
+    rotating or reactivating one requires holding all of that (``authz.granting``)."""
+    what = f"the service account {sa.username!r}"
+    granting.require_subject(access.grants, await load_user_grants(db, sa.id), what)
+    shares = await rbac_repo.shares_of(db, user_id=sa.id)
+    await rbac.require_may_confer_shares(db, access.user_id, access.grants, shares, what)
 
 
 async def update(db: AsyncSession, sa: User, data: ServiceAccountUpdate) -> User:

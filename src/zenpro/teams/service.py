@@ -7,12 +7,16 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zenpro.authz import granting
+from zenpro.authz.checker import load_team_grants
 from zenpro.authz.guards import Access
 from zenpro.errors import Conflict, Forbidden, NotFound
 from zenpro.kit.pagination import PageParams
 from zenpro.kit.repository import flush_or_conflict
 from zenpro.models import Team, TeamMember
 from zenpro.organizations import repository as org_repo
+from zenpro.rbac import repository as rbac_repo
+from zenpro.rbac import service as rbac
 from zenpro.teams import repository as repo
 from zenpro.teams.schemas import TeamCreate, TeamMemberRead, TeamRead, TeamUpdate
 from zenpro.users.schemas import UserRead
@@ -106,7 +110,9 @@ async def add_member(
     invitation_id: uuid.UUID | None,
 ) -> None:
     """Only people who already belong to the organization (or its pending invitations)
-    can join its teams; superusers may add any user."""
+    can join its teams; superusers may add any user. Joining confers everything the team
+    holds, so the caller must hold all of it (``authz.granting``)."""
+    await require_may_confer(db, access, team)
     if user_id is not None:
         await _check_user(db, access, team, user_id)
     elif (
@@ -116,6 +122,13 @@ async def add_member(
         raise NotFound(f"Pending invitation {invitation_id} not found in this organization")
     db.add(TeamMember(team_id=team.id, user_id=user_id, invitation_id=invitation_id))
     await flush_or_conflict(db, "Already a member of this team")
+
+
+async def require_may_confer(db: AsyncSession, access: Access, team: Team) -> None:
+    what = f"the team {team.name!r}"
+    granting.require_subject(access.grants, await load_team_grants(db, team.id), what)
+    shares = await rbac_repo.shares_of(db, team_id=team.id)
+    await rbac.require_may_confer_shares(db, access.user_id, access.grants, shares, what)
 
 
 async def _check_user(db: AsyncSession, access: Access, team: Team, user_id: uuid.UUID) -> None:

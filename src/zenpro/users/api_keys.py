@@ -54,7 +54,7 @@ async def list_my_keys(db: DB, actor: CurrentHuman) -> list[APIKey]:
     responses=error_responses(BadRequest, *AUTH_ERRORS),
 )
 async def create_my_key(db: DB, actor: CurrentHuman, body: APIKeyCreate) -> APIKeyWithSecret:
-    new = await keys.create_key(db, _me(actor), body)
+    new = await keys.create_key(db, _me(actor), body, keys.Source.of(actor))
     return APIKeyWithSecret.of(new.key, new.secret)
 
 

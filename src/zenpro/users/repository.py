@@ -24,8 +24,8 @@ async def exists(
     db: AsyncSession, *, username: str | None = None, email: str | None = None
 ) -> bool:
     conds = []
-    if username is not None:
-        conds.append(User.username == username)
+    if username is not None:  # unique ignoring case (uq_users_username_lower)
+        conds.append(func.lower(User.username) == username.lower())
     if email is not None:
         conds.append(func.lower(User.email) == email.lower())
     if not conds:

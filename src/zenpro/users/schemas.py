@@ -28,6 +28,10 @@ class UserRead(ReadModel):
     id: uuid.UUID = Field(description="User id.")
     username: str = Field(description="Unique login name.")
     email: str | None = Field(description="Email address (null for service accounts).")
+    email_verified: bool = Field(
+        description="Set by an administrator or asserted by single sign-on; cleared when the "
+        "user changes it. Only a verified email can accept an invitation."
+    )
     name: str | None = Field(description="Full name.")
     avatar_url: str | None = Field(description="Avatar image URL.")
     company: str | None = Field(description="Company.")
@@ -55,7 +59,11 @@ class UserCreate(InputModel):
 
 class UserUpdateMe(InputModel):
     name: ShortText | None = Field(None, description="Full name.")
-    email: EmailStr | None = Field(None, description="Email address; unique.")
+    email: EmailStr | None = Field(
+        None,
+        description="Email address; unique. A changed address is unverified until an "
+        "administrator confirms it or single sign-on asserts it.",
+    )
     avatar_url: Url | None = Field(None, description="Avatar image URL.")
     company: ShortText | None = Field(None, description="Company.")
     job_title: ShortText | None = Field(None, description="Job title.")
@@ -70,7 +78,12 @@ class UserUpdateMe(InputModel):
 class UserUpdateAdmin(InputModel):
     name: ShortText | None = Field(None, description="Full name.")
     username: Username | None = None
-    email: EmailStr | None = Field(None, description="Email address; unique.")
+    email: EmailStr | None = Field(
+        None, description="Email address; unique. Set by an administrator, it is verified."
+    )
+    email_verified: StrictBool | None = Field(
+        None, description="Confirm (true) or withdraw (false) the user's email address."
+    )
     is_active: StrictBool | None = Field(None, description="Deactivate or reactivate the account.")
     is_superuser: StrictBool | None = Field(None, description="Grant or remove superuser.")
     password: Password | None = Field(

@@ -31,6 +31,7 @@ async def create_user(db: AsyncSession, data: UserCreate, actor: Principal | Non
     user = User(
         username=data.username,
         email=data.email,
+        email_verified=data.email is not None,  # set by a superuser (or the bootstrap)
         name=data.name,
         password_hash=await hash_password(data.password),
         is_superuser=data.is_superuser or first,
@@ -44,10 +45,11 @@ async def create_user(db: AsyncSession, data: UserCreate, actor: Principal | Non
 async def _ensure_unique(
     db: AsyncSession, *, username: str | None = None, email: str | None = None
 ) -> None:
+    # Neither message repeats the value: the answer says "taken", not whose.
     if username is not None and await repo.exists(db, username=username):
-        raise Conflict(f"A user with username {username!r} already exists")
+        raise Conflict("That username is taken (usernames are unique ignoring case)")
     if email is not None and await repo.exists(db, email=email):
-        raise Conflict(f"A user with email {email!r} already exists")
+        raise Conflict("That email address cannot be used; choose another")
 
 
 def list_users(
@@ -95,6 +97,9 @@ async def get_visible(db: AsyncSession, actor: Principal, user_id: uuid.UUID) ->
 
 
 async def update_me(db: AsyncSession, actor: Principal, data: UserUpdateMe) -> User:
+    """Self-service. A new password ends every other session and token of the user (the
+    current credential stays, so the caller is not logged out); a new email is
+    unverified."""
     user = await get_me(db, actor)
     changes = data.model_dump(exclude_unset=True)
     new_password = changes.pop("password", None)
@@ -106,8 +111,10 @@ async def update_me(db: AsyncSession, actor: Principal, data: UserUpdateMe) -> U
             raise BadRequest("To set a new password, send the current one as old_password")
         user.password_hash = await hash_password(new_password)
         user.password_expired = False
+        await auth_repo.delete_user_tokens(db, user.id, keep=actor.token_id)
     if changes.get("email") and changes["email"] != user.email:
         await _ensure_unique(db, email=changes["email"])
+        user.email_verified = False
     if "metadata" in changes:
         user.metadata_ = changes.pop("metadata") or {}
     for field, value in changes.items():
@@ -125,6 +132,7 @@ async def update_user(
         await _ensure_unique(db, username=changes["username"])
     if changes.get("email") and changes["email"] != user.email:
         await _ensure_unique(db, email=changes["email"])
+        changes.setdefault("email_verified", True)  # an administrator set it
     if (changes.get("is_active") is False or changes.get("is_superuser") is False) and (
         user.is_superuser and await repo.count_active_superusers(db) <= 1
     ):
