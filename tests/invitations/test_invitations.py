@@ -12,6 +12,7 @@ from tests.fixtures.orgs import make_org, make_team, make_ws
 from zenpro.authz.vocabulary import ORG_MEMBER_ID, SYSTEM_ROLE_BY_NAME, WORKSPACE_ADMIN_ID
 from zenpro.kit.db import utcnow
 from zenpro.models import Invitation, RoleAssignment
+from zenpro.models.role_alias import alias_id
 
 MANAGER = SYSTEM_ROLE_BY_NAME["Organization Manager"].id
 
@@ -72,7 +73,9 @@ async def test_default_role_wrong_email_expired(
 ) -> None:
     org = await make_org(client, alice_headers, "acme")
     inv = (await _invite(client, alice_headers, org["id"], "carol@example.com")).json()
-    assert [x["role"]["id"] for x in inv["roles"]] == [str(ORG_MEMBER_ID)]
+    assert [x["role"]["id"] for x in inv["roles"]] == [
+        str(alias_id(uuid.UUID(org["id"]), ORG_MEMBER_ID))
+    ]
     mallory = await make_user(db, "mallory")
     m_h = bearer(await token_for(db, mallory))
     assert (await client.post(f"/invitations/{inv['id']}/accept", headers=m_h)).status_code == 404

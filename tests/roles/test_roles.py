@@ -11,6 +11,7 @@ from tests.fixtures.authz import assign, join, make_org, make_workspace
 from tests.fixtures.factories import bearer, make_user, token_for
 from zenpro.authz.vocabulary import ORG_ADMIN_ID, SYSTEM_ROLE_BY_NAME
 from zenpro.models import Organization, User
+from zenpro.models.role_alias import alias_id
 
 MANAGER = SYSTEM_ROLE_BY_NAME["Organization Manager"].id
 MEMBER = SYSTEM_ROLE_BY_NAME["Organization Member"].id
@@ -40,12 +41,17 @@ async def test_system_roles_are_listed_and_read_only(
     assert {"Organization Admin", "Workspace Viewer", "Project Admin"} <= names
     admin_role = next(x for x in r.json() if x["name"] == "Organization Admin")
     assert admin_role["system_managed"] is True
-    assert admin_role["organization_id"] is None
+    # listed as the organization's own instance, as the real API does
+    assert admin_role["organization_id"] == str(org.id)
+    assert admin_role["id"] == str(alias_id(org.id, ORG_ADMIN_ID))
     assert admin_role["type"] == "normal"
-    patch = await client.patch(f"/roles/{ORG_ADMIN_ID}", json={"name": "x"}, headers=alice_headers)
-    assert patch.status_code == 403
-    delete = await client.delete(f"/roles/{ORG_ADMIN_ID}", headers=alice_headers)
-    assert delete.status_code == 403
+    for rid in (ORG_ADMIN_ID, admin_role["id"]):
+        patch = await client.patch(f"/roles/{rid}", json={"name": "x"}, headers=alice_headers)
+        assert patch.status_code == 403
+        delete = await client.delete(f"/roles/{rid}", headers=alice_headers)
+        assert delete.status_code == 403
+    system = await client.get(f"/roles/{ORG_ADMIN_ID}", headers=alice_headers)
+    assert system.json()["organization_id"] is None
     filtered = await client.get(
         f"/organizations/{org.id}/roles", params={"level": "project"}, headers=alice_headers
     )

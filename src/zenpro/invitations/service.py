@@ -43,7 +43,7 @@ async def to_read(
         roles.setdefault(ra.invitation_id, []).append(
             InvitationRole(
                 id=ra.id,
-                role=RoleRef.model_validate(role),
+                role=RoleRef.of(role, ra.organization_id),
                 workspace_id=ra.workspace_id,
                 project_id=ra.project_id,
             )

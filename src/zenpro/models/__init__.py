@@ -8,6 +8,7 @@ from zenpro.models.device import Device
 from zenpro.models.invitation import Invitation
 from zenpro.models.organization import Organization
 from zenpro.models.role import Role, RolePermission
+from zenpro.models.role_alias import RoleAlias
 from zenpro.models.role_assignment import RoleAssignment
 from zenpro.models.share import Share
 from zenpro.models.team import Team, TeamMember
@@ -24,6 +25,7 @@ __all__ = [
     "Invitation",
     "Organization",
     "Role",
+    "RoleAlias",
     "RoleAssignment",
     "RolePermission",
     "Share",

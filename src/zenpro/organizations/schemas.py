@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, Field
 
 from zenpro.kit.schemas import Description, DisplayName, InputModel, ReadModel, Slug, Url
+from zenpro.models.role_alias import alias_id
 from zenpro.users.schemas import UserRead
 
 if TYPE_CHECKING:
-    from zenpro.models import User
+    from zenpro.models import Role, User
 
 
 class OrganizationRead(ReadModel):
@@ -48,9 +49,18 @@ class OrganizationUpdate(InputModel):
 class RoleRef(ReadModel):
     """The role part of an assignment, as members lists show it."""
 
-    id: uuid.UUID = Field(description="Role id.")
+    id: uuid.UUID = Field(
+        description="Role id; a system role shows the organization's own instance id, as in "
+        "`GET /organizations/{id}/roles`."
+    )
     name: str = Field(description="Role name.")
     level: str = Field(description="organization, workspace or project.")
+
+    @classmethod
+    def of(cls, role: Role, org_id: uuid.UUID) -> RoleRef:
+        """The role as shown in organization ``org_id``."""
+        rid = alias_id(org_id, role.id) if role.organization_id is None else role.id
+        return cls(id=rid, name=role.name, level=role.level)
 
 
 class MemberType(StrEnum):

@@ -110,8 +110,8 @@ async def delete(db: AsyncSession, org: Organization, force: bool) -> None:
     await repo.delete_org(db, org)
 
 
-def _refs(roles: list[Role] | None) -> list[RoleRef]:
-    return [RoleRef.model_validate(r) for r in roles or []]
+def _refs(roles: list[Role] | None, org_id: uuid.UUID) -> list[RoleRef]:
+    return [RoleRef.of(r, org_id) for r in roles or []]
 
 
 async def members(
@@ -129,10 +129,13 @@ async def members(
         teams=[t.id for t in teams],
         invitations=[i.id for i in invitations],
     )
-    out = [MemberRead.of_user(u, _refs(roles.get(("user", u.id)))) for u in users]
+    out = [MemberRead.of_user(u, _refs(roles.get(("user", u.id)), org.id)) for u in users]
     out += [
         MemberRead(
-            type=MemberType.team, id=t.id, name=t.name, roles=_refs(roles.get(("team", t.id)))
+            type=MemberType.team,
+            id=t.id,
+            name=t.name,
+            roles=_refs(roles.get(("team", t.id)), org.id),
         )
         for t in teams
     ]
@@ -143,7 +146,7 @@ async def members(
             name=i.email,
             email=i.email,
             expires=i.expires,
-            roles=_refs(roles.get(("invitation", i.id))),
+            roles=_refs(roles.get(("invitation", i.id)), org.id),
         )
         for i in invitations
     ]

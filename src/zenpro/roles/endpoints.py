@@ -38,7 +38,12 @@ WorkspaceQ = Annotated[
 ProjectQ = Annotated[uuid.UUID | None, Query(description="Project scope (project roles).")]
 OrgQ = Annotated[
     uuid.UUID | None,
-    Query(description="Organization scope; required for system organization-level roles."),
+    Query(
+        description="Organization scope. Not needed when the role id is the organization's "
+        "own (from `GET /organizations/{id}/roles`), for custom roles, with `workspace_id`, "
+        "or for a team, invitation or service account (each belongs to one organization); "
+        "when given it must agree with them."
+    ),
 ]
 
 
@@ -74,8 +79,8 @@ async def create_role(db: DB, access: Authenticated, body: RoleCreate) -> RoleRe
     responses=error_responses(*ERRORS),
 )
 async def get_role(db: DB, access: Authenticated, role_id: uuid.UUID) -> RoleRead:
-    role = await service.visible_role(db, access, role_id)
-    return (await service.read_roles(db, [role]))[0]
+    named = await service.named_role(db, access, role_id)
+    return (await service.read_roles(db, [named.role], named.organization_id))[0]
 
 
 @router.patch(
@@ -115,7 +120,9 @@ async def delete_role(
     "/organizations/{organization_id}/roles",
     response_model=list[RoleRead],
     summary="List roles usable in an organization",
-    description="System roles plus the organization's custom roles.",
+    description="System roles, as this organization's own instances (an `id` of their "
+    "own and `organization_id` set: that id alone names the role *and* the organization "
+    "in `POST /roles/{id}/assignments`), plus the organization's custom roles.",
     operation_id="list_organization_roles",
     responses=error_responses(*ERRORS),
 )
@@ -132,7 +139,7 @@ async def list_org_roles(
     stmt = service.org_roles(access, organization_id, level, name)
     roles, total = await fetch_page(db, stmt, page, Role.created, Role.id)
     set_page_headers(request, response, page, total)
-    return await service.read_roles(db, roles)
+    return await service.read_roles(db, roles, organization_id)
 
 
 @router.get(
@@ -156,10 +163,11 @@ async def list_assignments(
     user_id: UserQ = None,
     team_id: TeamQ = None,
 ) -> list[AssignmentRead]:
-    role = await service.visible_role(db, access, role_id)
+    named = await service.named_role(db, access, role_id)
+    role = named.role
     stmt = assignments_stmt(
         role.id,
-        organization_id=organization_id,
+        organization_id=named.organization_id or organization_id,
         workspace_id=workspace_id,
         project_id=project_id,
         user_id=user_id,
@@ -188,9 +196,11 @@ async def _assignment_target(
 ) -> tuple[Role, Scope, service.Subject]:
     """The role, scope and subject an assignment request names (shared by grant and revoke)."""
     subject = _subject(user_id, team_id, invitation_id)
-    role = await service.visible_role(db, access, role_id)
-    scope = await service.resolve_scope(db, access, role, organization_id, workspace_id, project_id)
-    return role, scope, subject
+    named = await service.named_role(db, access, role_id)
+    scope = await service.resolve_scope(
+        db, access, named, subject, organization_id, workspace_id, project_id
+    )
+    return named.role, scope, subject
 
 
 AssignmentTarget = Annotated[tuple[Role, Scope, service.Subject], Depends(_assignment_target)]

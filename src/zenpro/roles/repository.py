@@ -10,7 +10,16 @@ from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro.authz.granting import Scope
-from zenpro.models import Invitation, Role, RoleAssignment, RolePermission, Team, User, Workspace
+from zenpro.models import (
+    Invitation,
+    Role,
+    RoleAlias,
+    RoleAssignment,
+    RolePermission,
+    Team,
+    User,
+    Workspace,
+)
 
 
 async def get_role(db: AsyncSession, role_id: uuid.UUID) -> Role | None:
@@ -87,6 +96,37 @@ async def subjects(
     users = (await db.scalars(select(User).where(User.id.in_(user_ids)))).all() if user_ids else []
     teams = (await db.scalars(select(Team).where(Team.id.in_(team_ids)))).all() if team_ids else []
     return {u.id: u for u in users}, {t.id: t for t in teams}
+
+
+async def aliased(db: AsyncSession, alias: uuid.UUID) -> tuple[Role, uuid.UUID] | None:
+    """The system role and organization an alias names (``models.role_alias``)."""
+    row = (
+        await db.execute(
+            select(Role, RoleAlias.organization_id)
+            .join(RoleAlias, RoleAlias.role_id == Role.id)
+            .where(RoleAlias.id == alias)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def organization_of(
+    db: AsyncSession,
+    user_id: uuid.UUID | None,
+    team_id: uuid.UUID | None,
+    invitation_id: uuid.UUID | None,
+) -> uuid.UUID | None:
+    """The one organization a subject belongs to, when it has exactly one by nature: a
+    team, an invitation, a service account (a human user may belong to many: None)."""
+    if team_id is not None:
+        return await db.scalar(select(Team.organization_id).where(Team.id == team_id))
+    if invitation_id is not None:
+        inv = select(Invitation.organization_id).where(Invitation.id == invitation_id)
+        return await db.scalar(inv)
+    if user_id is not None:
+        sa = select(User.organization_id).where(User.id == user_id, User.is_service_account)
+        return await db.scalar(sa)
+    return None
 
 
 async def get_user(db: AsyncSession, user_id: uuid.UUID) -> User | None:

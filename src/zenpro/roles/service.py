@@ -19,6 +19,7 @@ from zenpro.errors import BadRequest, Conflict, Forbidden, NotFound, invalid_que
 from zenpro.kit.db import utcnow
 from zenpro.kit.repository import flush_or_conflict
 from zenpro.models import Organization, Role, RoleAssignment
+from zenpro.models.role_alias import alias_id
 from zenpro.roles import repository as repo
 from zenpro.roles.schemas import (
     AssignmentRead,
@@ -35,7 +36,11 @@ def _pairs(permissions: list[PermissionSet]) -> set[tuple[str, str]]:
     return {(p.resource_type, a) for p in permissions for a in p.actions}
 
 
-async def read_roles(db: AsyncSession, roles: list[Role]) -> list[RoleRead]:
+async def read_roles(
+    db: AsyncSession, roles: list[Role], org_context: uuid.UUID | None = None
+) -> list[RoleRead]:
+    """Roles as the API shows them. With ``org_context``, system roles appear as that
+    organization's own instances (``models.role_alias``), as the real API lists them."""
     pairs = await repo.pairs_of(db, [r.id for r in roles])
     out = []
     for role in roles:
@@ -43,8 +48,20 @@ async def read_roles(db: AsyncSession, roles: list[Role]) -> list[RoleRead]:
         for rtype, action in sorted(pairs.get(role.id, set())):
             by_type[rtype].append(action)
         perms = [PermissionSet(resource_type=t, actions=a) for t, a in by_type.items()]
-        out.append(RoleRead.model_validate({**_columns(role), "permissions": perms}))
+        columns = {**_columns(role), **_instance(role, org_context), "permissions": perms}
+        out.append(RoleRead.model_validate(columns))
     return out
+
+
+def _instance(role: Role, org_id: uuid.UUID | None) -> dict[str, Any]:
+    if org_id is None or role.organization_id is not None:
+        return {}
+    return {"id": alias_id(org_id, role.id), "organization_id": org_id}
+
+
+def presented_id(role: Role, org_id: uuid.UUID | None) -> uuid.UUID:
+    """The id a role has in an organization's context (its alias, for a system role)."""
+    return alias_id(org_id, role.id) if org_id and role.organization_id is None else role.id
 
 
 def _columns(obj: Any) -> dict[str, Any]:
@@ -58,13 +75,31 @@ def _require_org(access: Access, org_id: uuid.UUID, rtype: str, action: str, wha
         raise Forbidden(f"You may not {action} {what} in this organization")
 
 
-async def visible_role(db: AsyncSession, access: Access, role_id: uuid.UUID) -> Role:
+@dataclass(frozen=True)
+class Named:
+    """A role as a request named it: by its own id, or by an organization's alias of a
+    system role (then ``organization_id`` is that organization)."""
+
+    role: Role
+    organization_id: uuid.UUID | None = None
+
+
+async def named_role(db: AsyncSession, access: Access, role_id: uuid.UUID) -> Named:
     role = await repo.get_role(db, role_id)
-    if role is None or (
-        role.organization_id is not None and not access.grants.in_org(role.organization_id)
-    ):
+    if role is not None:
+        named = Named(role)
+    elif (found := await repo.aliased(db, role_id)) is not None:
+        named = Named(*found)
+    else:
         raise NotFound(f"Role {role_id} not found")
-    return role
+    org = named.role.organization_id or named.organization_id
+    if org is not None and not access.grants.in_org(org):
+        raise NotFound(f"Role {role_id} not found")
+    return named
+
+
+async def visible_role(db: AsyncSession, access: Access, role_id: uuid.UUID) -> Role:
+    return (await named_role(db, access, role_id)).role
 
 
 async def create_role(db: AsyncSession, access: Access, data: RoleCreate) -> Role:
@@ -164,12 +199,18 @@ class Subject:
 async def resolve_scope(
     db: AsyncSession,
     access: Access,
-    role: Role,
+    named: Named,
+    subject: Subject,
     organization_id: uuid.UUID | None,
     workspace_id: uuid.UUID | None,
     project_id: uuid.UUID | None,
 ) -> Scope:
-    """Work out the organization an assignment lives in, and check the level matches."""
+    """Work out the organization an assignment lives in, and check the level matches.
+
+    The organization comes from the role (a custom role's, or the one an alias names),
+    the workspace, ``organization_id``, or else the subject (an invitation, a team and a
+    service account each belong to one organization); they must agree."""
+    role = named.role
     level = Level(role.level)
     if level is Level.organization and (workspace_id or project_id):
         raise _level_error("an organization-level role takes no workspace_id or project_id")
@@ -177,7 +218,10 @@ async def resolve_scope(
         raise _level_error("a workspace-level role needs workspace_id and no project_id")
     if level is Level.project and (workspace_id is None or project_id is None):
         raise _level_error("a project-level role needs workspace_id and project_id")
-    org_id = role.organization_id or organization_id
+    org_id = role.organization_id or named.organization_id
+    if organization_id is not None and org_id is not None and organization_id != org_id:
+        raise _level_error("organization_id names another organization than the role")
+    org_id = org_id or organization_id
     if workspace_id is not None:
         ws = await repo.get_workspace(db, workspace_id)
         if ws is None or not access.grants.in_org(ws.organization_id):
@@ -186,7 +230,14 @@ async def resolve_scope(
             raise _level_error("the workspace belongs to another organization than the role")
         org_id = ws.organization_id
     if org_id is None:
-        raise _level_error("organization_id is required for a system organization role")
+        org_id = await repo.organization_of(
+            db, subject.user_id, subject.team_id, subject.invitation_id
+        )
+    if org_id is None:
+        raise _level_error(
+            "say which organization: use the organization's own id for this role (from "
+            "GET /organizations/{id}/roles), or pass organization_id"
+        )
     if not access.grants.in_org(org_id):
         raise NotFound(f"Organization {org_id} not found")
     return Scope(org_id, workspace_id, project_id)
@@ -308,7 +359,7 @@ async def read_assignments(
     return [
         AssignmentRead(
             id=a.id,
-            role=role_read,
+            role=role_read.model_copy(update=_instance(role, a.organization_id)),
             user=UserRead.model_validate(users[a.user_id]) if a.user_id in users else None,
             team=TeamBrief.model_validate(teams[a.team_id]) if a.team_id in teams else None,
             invitation=a.invitation_id,

@@ -205,10 +205,14 @@ async def delete(db: AsyncSession, ws: Workspace) -> None:
 
 
 async def rotate_key(db: AsyncSession, ws: Workspace) -> str:
+    """A new enrollment key; the old one stops working, and so does every machine token
+    minted with it (in the same transaction): a key is rotated because it may have
+    leaked, and a token obtained with a leaked key is as compromised as the key."""
     _refuse_if_deleted(ws)
     key = new_secret(ENROLLMENT_PREFIX)
     ws.enrollment_key_hash = hash_secret(key)
     await db.flush()
+    await repo.revoke_machine_tokens(db, ws.id)
     return key
 
 
@@ -223,6 +227,7 @@ async def members(
     roles: dict[uuid.UUID, list[RoleRef]] = {u.id: [] for u in users}
     for user_id, role in await repo.workspace_roles(db, ws.id, list(roles)):
         held = roles[user_id]
-        if all(r.id != role.id for r in held):
-            held.append(RoleRef.model_validate(role))
+        ref = RoleRef.of(role, ws.organization_id)
+        if all(r.id != ref.id for r in held):
+            held.append(ref)
     return [MemberRead.of_user(u, roles[u.id]) for u in users], total
