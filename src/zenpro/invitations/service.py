@@ -23,6 +23,7 @@ from zenpro.models import Invitation, Organization, Role, RoleAssignment
 from zenpro.organizations import repository as org_repo
 from zenpro.organizations.schemas import RoleRef
 from zenpro.roles import repository as roles_repo
+from zenpro.roles import service as roles
 from zenpro.users.schemas import UserRead
 
 
@@ -75,8 +76,8 @@ def list_stmt(org: Organization, email: str | None, only_pending: bool) -> Selec
 
 
 async def _org_role(db: AsyncSession, org: Organization, role_id: uuid.UUID) -> Role:
-    role = await db.get(Role, role_id)
-    if role is None or role.organization_id not in (None, org.id):
+    role = await roles.usable_in(db, role_id, org.id)
+    if role is None:
         raise NotFound(f"Role {role_id} not found")
     if role.level != Level.organization:
         raise BadRequest(

@@ -98,6 +98,17 @@ async def named_role(db: AsyncSession, access: Access, role_id: uuid.UUID) -> Na
     return named
 
 
+async def usable_in(db: AsyncSession, role_id: uuid.UUID, org_id: uuid.UUID) -> Role | None:
+    """The role ``role_id`` names if it can be used in organization ``org_id``: a system
+    role, one of the organization's custom roles, or the organization's alias of a
+    system role."""
+    role = await repo.get_role(db, role_id)
+    if role is not None:
+        return role if role.organization_id in (None, org_id) else None
+    found = await repo.aliased(db, role_id)
+    return found[0] if found is not None and found[1] == org_id else None
+
+
 async def visible_role(db: AsyncSession, access: Access, role_id: uuid.UUID) -> Role:
     return (await named_role(db, access, role_id)).role
 
@@ -109,6 +120,7 @@ async def create_role(db: AsyncSession, access: Access, data: RoleCreate) -> Rol
     granting.require_definable(
         access.grants, data.organization_id, data.level, _pairs(data.permissions)
     )
+    await _require_free_name(db, data.organization_id, data.name)
     role = Role(
         organization_id=data.organization_id,
         name=data.name,
@@ -120,6 +132,19 @@ async def create_role(db: AsyncSession, access: Access, data: RoleCreate) -> Rol
     await flush_or_conflict(db, f"A role named {data.name!r} already exists here")
     await repo.replace_permissions(db, role.id, _pairs(data.permissions))
     return role
+
+
+async def _require_free_name(
+    db: AsyncSession, org_id: uuid.UUID | None, name: str, role_id: uuid.UUID | None = None
+) -> None:
+    """409 when the name is a system role's or another custom role's of the organization,
+    ignoring case (a custom ``organization admin`` beside the system role would make "the
+    role named X" ambiguous to clients that look roles up by name)."""
+    if await repo.name_taken(db, org_id, name, role_id):
+        raise Conflict(
+            f"A role named {name!r} already exists in this organization or among the system "
+            "roles (names are compared ignoring case)"
+        )
 
 
 def _editable(access: Access, role: Role, action: str) -> uuid.UUID:
@@ -136,6 +161,7 @@ async def update_role(
     _editable(access, role, "update")
     changes = data.model_dump(exclude_unset=True)
     if changes.get("name") is not None:
+        await _require_free_name(db, role.organization_id, changes["name"], role.id)
         role.name = changes["name"]
     if "description" in changes:
         role.description = changes["description"]
