@@ -28,6 +28,8 @@ from typing import Any
 
 import httpx
 
+from zenpro.authz.vocabulary import ORG_MEMBER_ID, WORKSPACE_ADMIN_ID, WORKSPACE_VIEWER_ID
+
 ROOT = Path(__file__).resolve().parents[2]
 ZENML_SPEC = "zenml[server]==0.98.0"
 ZENPRO = ROOT / ".venv" / "bin" / "zenpro"
@@ -343,3 +345,55 @@ class Api:
         )
         assert r.status_code == 200, r.text
         assert "approved" in r.text, r.text
+
+
+def seed(admin: Api) -> tuple[Workspace, dict[str, str], str]:
+    """alice (Workspace Viewer) and bob (Workspace Admin) in organization acme, its enrolled
+    workspace ws1, and service account ci-bot (Workspace Viewer) with a key."""
+    ids: dict[str, str] = {}
+    for name in ("alice", "bob"):
+        user = admin.call(
+            "POST",
+            "/users",
+            json={"username": name, "password": USER_PASSWORD, "email": f"{name}@example.com"},
+            expect=201,
+        )
+        ids[name] = user["id"]
+    org = admin.call("POST", "/organizations", json={"name": "acme"}, expect=201)
+    ws = admin.call(
+        "POST",
+        "/workspaces?enroll=true",
+        json={"name": "ws1", "organization_id": org["id"]},
+        expect=201,
+    )
+    assert ws["enrollment_key"]
+    sa = admin.call(
+        "POST", f"/organizations/{org['id']}/service_accounts", json={"name": "ci-bot"}, expect=201
+    )
+    ids["ci-bot"] = sa["id"]
+    key = admin.call(
+        "POST",
+        f"/organizations/{org['id']}/service_accounts/ci-bot/api_keys",
+        json={"name": "ci", "description": "compat", "expires_in_minutes": 120},
+        expect=201,
+    )["key"]
+    for user, role in (
+        ("alice", WORKSPACE_VIEWER_ID),
+        ("bob", WORKSPACE_ADMIN_ID),
+        ("ci-bot", WORKSPACE_VIEWER_ID),
+    ):
+        if user != "ci-bot":
+            admin.call(
+                "POST",
+                f"/roles/{ORG_MEMBER_ID}/assignments",
+                params={"user_id": ids[user], "organization_id": org["id"]},
+                expect=201,
+            )
+        admin.call(
+            "POST",
+            f"/roles/{role}/assignments",
+            params={"user_id": ids[user], "workspace_id": ws["id"]},
+            expect=201,
+        )
+    workspace = Workspace(ws["id"], ws["name"], org["id"], org["name"], ws["enrollment_key"])
+    return workspace, ids, key

@@ -27,9 +27,10 @@ from tests.compat.harness import (
     Zenpro,
     run_zenml_server,
     run_zenpro,
+    seed,
     zenml_venv,
 )
-from zenpro.authz.vocabulary import ORG_MEMBER_ID, WORKSPACE_ADMIN_ID, WORKSPACE_VIEWER_ID
+from zenpro.authz.vocabulary import WORKSPACE_VIEWER_ID
 
 pytestmark = pytest.mark.zenml
 
@@ -54,63 +55,13 @@ class World:
         return Cli(self.venv, home, self.cp.url)
 
 
-def _seed(admin: Api) -> tuple[Workspace, dict[str, str], str]:
-    ids: dict[str, str] = {}
-    for name in ("alice", "bob"):
-        user = admin.call(
-            "POST",
-            "/users",
-            json={"username": name, "password": USER_PASSWORD, "email": f"{name}@example.com"},
-            expect=201,
-        )
-        ids[name] = user["id"]
-    org = admin.call("POST", "/organizations", json={"name": "acme"}, expect=201)
-    ws = admin.call(
-        "POST",
-        "/workspaces?enroll=true",
-        json={"name": "ws1", "organization_id": org["id"]},
-        expect=201,
-    )
-    assert ws["enrollment_key"]
-    sa = admin.call(
-        "POST", f"/organizations/{org['id']}/service_accounts", json={"name": "ci-bot"}, expect=201
-    )
-    ids["ci-bot"] = sa["id"]
-    key = admin.call(
-        "POST",
-        f"/organizations/{org['id']}/service_accounts/ci-bot/api_keys",
-        json={"name": "ci", "description": "compat", "expires_in_minutes": 120},
-        expect=201,
-    )["key"]
-    for user, role in (
-        ("alice", WORKSPACE_VIEWER_ID),
-        ("bob", WORKSPACE_ADMIN_ID),
-        ("ci-bot", WORKSPACE_VIEWER_ID),
-    ):
-        if user != "ci-bot":
-            admin.call(
-                "POST",
-                f"/roles/{ORG_MEMBER_ID}/assignments",
-                params={"user_id": ids[user], "organization_id": org["id"]},
-                expect=201,
-            )
-        admin.call(
-            "POST",
-            f"/roles/{role}/assignments",
-            params={"user_id": ids[user], "workspace_id": ws["id"]},
-            expect=201,
-        )
-    workspace = Workspace(ws["id"], ws["name"], org["id"], org["name"], ws["enrollment_key"])
-    return workspace, ids, key
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     venv = zenml_venv()
     tmp = tmp_path_factory.mktemp("compat")
     with run_zenpro(tmp) as cp:
         admin = Api(cp.url).login("admin", ADMIN_PASSWORD)
-        ws, ids, key = _seed(admin)
+        ws, ids, key = seed(admin)
         with run_zenml_server(venv, tmp, cp.url, ws) as (ws_url, _proc, ws_log):
             yield World(cp, admin, ws, ws_url, ws_log, venv, tmp, ids, key)
 
