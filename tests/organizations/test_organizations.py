@@ -50,8 +50,9 @@ async def test_owner_of_two_orgs(client: httpx.AsyncClient, alice_headers: dict[
 
 async def test_bad_input(client: httpx.AsyncClient, alice_headers: dict[str, str]) -> None:
     for body in (
-        {"name": "Bad Name"},
+        {"name": "Bad\tName"},
         {"name": ""},
+        {"name": "   "},
         {"name": "x" * 51},
         {"name": "ok", "owner_id": "x"},
         {},
@@ -61,7 +62,7 @@ async def test_bad_input(client: httpx.AsyncClient, alice_headers: dict[str, str
     r = await client.post("/organizations", content=b"{", headers=alice_headers)
     assert r.status_code == 422
     assert (
-        await client.get("/organizations/NOT%20A%20SLUG", headers=alice_headers)
+        await client.get("/organizations/NOT%20A%20NAME%00", headers=alice_headers)
     ).status_code == 404
     assert (await client.post("/organizations", json={"name": "x"})).status_code == 401
 

@@ -118,7 +118,9 @@ async def test_same_assignment_granted_and_revoked_concurrently(
     await join(db, organization, bob)
     params = {"user_id": str(bob.id), "organization_id": org["id"]}
     url = f"/roles/{VIEWER}/assignments"
-    stmt = select(func.count()).where(RoleAssignment.user_id == bob.id)
+    stmt = select(func.count()).where(
+        RoleAssignment.user_id == bob.id, RoleAssignment.role_id == VIEWER
+    )
 
     async def grant(_: int) -> httpx.Response:
         return await client.post(url, params=params, headers=alice_headers)

@@ -76,7 +76,7 @@ async def test_team_crud_and_members(
 
 async def test_bad_team_input(client: httpx.AsyncClient, alice_headers: dict[str, str]) -> None:
     org = await make_org(client, alice_headers, "acme")
-    for body in ({"name": "Nope!", "organization_id": org["id"]}, {"name": "x"}, {}):
+    for body in ({"name": "No\nway", "organization_id": org["id"]}, {"name": "x"}, {}):
         assert (await client.post("/teams", json=body, headers=alice_headers)).status_code == 422
     missing = {"name": "x", "organization_id": str(uuid.uuid4())}
     assert (await client.post("/teams", json=missing, headers=alice_headers)).status_code == 404

@@ -13,6 +13,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -22,6 +23,81 @@ Slug = Annotated[
     str,
     StringConstraints(min_length=1, max_length=50, pattern=SLUG_RE),
     Field(description="A slug: 1-50 chars of a-z, 0-9, '-' and '_', starting alphanumeric."),
+]
+
+# Names of organizations, teams and custom roles (spec §1): display names such as
+# "Production" or "Data Science". One pattern both validates and is published, so the
+# OpenAPI admits exactly what the server takes. The server trims, so the pattern allows
+# surrounding whitespace and bounds what is left (1 edge char + up to 48 + 1 edge char).
+# Character classes are spelled with \uXXXX escapes only: Python's re, ECMA-262 (JSON
+# Schema) and hypothesis read them the same way.
+NAME_MAX = 50
+# Trimmed from both ends: Unicode White_Space (a fixed list, unlike str.isspace()).
+_SPACE_CLASS = r"\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# The same set as characters, for str.strip (derived, so the two cannot drift apart).
+_SPACE_CHARS = "".join(filter(re.compile(f"[{_SPACE_CLASS}]").fullmatch, map(chr, range(0x3001))))
+# Refused anywhere in a name: control characters (C0, DEL, C1), line and paragraph
+# separators, and the invisible characters that reorder or hide text (bidirectional
+# controls, zero-width space, word joiner and invisible operators, byte-order mark), so
+# two names that look the same cannot be told apart only by them. ZWJ/ZWNJ stay: scripts
+# and emoji need them.
+_REFUSED_CLASS = (
+    r"\u0000-\u001f\u007f-\u009f\u2028\u2029"
+    r"\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+)
+NAME_PATTERN = (
+    rf"^[{_SPACE_CLASS}]*"
+    rf"[^{_REFUSED_CLASS}{_SPACE_CLASS}]"
+    rf"(?:[^{_REFUSED_CLASS}]{{0,{NAME_MAX - 2}}}[^{_REFUSED_CLASS}{_SPACE_CLASS}])?"
+    rf"[{_SPACE_CLASS}]*$"
+)
+_NAME_RE = re.compile(NAME_PATTERN)
+_REFUSED_RE = re.compile(f"[{_REFUSED_CLASS}]")
+
+
+def trim_name(value: str) -> str:
+    """``value`` without the surrounding whitespace a name is stored without."""
+    return value.strip(_SPACE_CHARS)
+
+
+def is_name(value: str) -> bool:
+    """Whether ``value`` could be a stored name (valid and already trimmed)."""
+    return _NAME_RE.fullmatch(value) is not None and trim_name(value) == value
+
+
+def _why_not_a_name(value: str) -> str:
+    trimmed = trim_name(value)
+    if not trimmed:
+        return "a name must not be empty or only whitespace"
+    if len(trimmed) > NAME_MAX:
+        return f"a name has at most {NAME_MAX} characters (this one has {len(trimmed)})"
+    bad = _REFUSED_RE.search(trimmed)
+    char = f"U+{ord(bad.group()):04X}" if bad else "a character"
+    return f"a name must not contain {char} (control or invisible formatting characters)"
+
+
+def _valid_name(value: str) -> str:
+    # The published pattern is the rule; the message only explains a refusal.
+    if _NAME_RE.fullmatch(value) is None:
+        raise ValueError(_why_not_a_name(value))
+    return trim_name(value)
+
+
+NAME_DESCRIPTION = (
+    "A display name (e.g. `Production`, `Data Science`): letters of any case, digits, spaces "
+    "and punctuation. The server trims it: leading and trailing whitespace may be sent and is "
+    f"not stored; what remains has 1-{NAME_MAX} characters. Refused anywhere: control "
+    "characters (U+0000-U+001F, U+007F-U+009F), line and paragraph separators (U+2028, "
+    "U+2029) and invisible formatting characters (U+061C, U+200B, U+200E, U+200F, "
+    "U+202A-U+202E, U+2060-U+2064, U+2066-U+2069, U+FEFF). Unique in its scope ignoring case."
+)
+
+Name = Annotated[
+    str,
+    AfterValidator(_valid_name),
+    WithJsonSchema(
+        {"type": "string", "minLength": 1, "pattern": NAME_PATTERN, "description": NAME_DESCRIPTION}
+    ),
 ]
 DisplayName = Annotated[str, StringConstraints(max_length=50)]
 Description = Annotated[str, StringConstraints(max_length=256)]

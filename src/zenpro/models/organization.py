@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zenpro.kit.db import Base, IdMixin, TimestampMixin
@@ -17,4 +17,11 @@ class Organization(IdMixin, TimestampMixin, Base):
     logo_url: Mapped[str | None] = mapped_column(String(1024))
     owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
 
-    __table_args__ = (Index("ix_organizations_owner_id", "owner_id"),)
+    __table_args__ = (
+        Index("ix_organizations_owner_id", "owner_id"),
+        # Names are display names, unique ignoring case (``Production`` and ``production``
+        # cannot both exist). The exact-name constraint above stays, implied by this one:
+        # SQLite could only drop it by copying the table, and copying a parent table with
+        # foreign keys on would cascade deletes into its children.
+        Index("uq_organizations_name_lower", func.lower(text("name")), unique=True),
+    )

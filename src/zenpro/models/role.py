@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy import ForeignKey, Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zenpro.kit.db import Base, IdMixin, TimestampMixin
@@ -24,18 +24,22 @@ class Role(IdMixin, TimestampMixin, Base):
     level: Mapped[str] = mapped_column(String(16))
     system_managed: Mapped[bool] = mapped_column(default=False)
 
+    # Names are unique ignoring case: custom roles within their organization, system roles
+    # among themselves. That a custom role may not take a system role's name is checked by
+    # the service (roles.repository.name_taken): no unique index spans the two, and the
+    # system roles are fixed data, so that check has nothing to race with.
     __table_args__ = (
         Index(
-            "uq_roles_org_name",
+            "uq_roles_org_name_lower",
             "organization_id",
-            "name",
+            func.lower(text("name")),
             unique=True,
             sqlite_where=text("organization_id IS NOT NULL"),
             postgresql_where=text("organization_id IS NOT NULL"),
         ),
         Index(
-            "uq_roles_system_name",
-            "name",
+            "uq_roles_system_name_lower",
+            func.lower(text("name")),
             unique=True,
             sqlite_where=text("organization_id IS NULL"),
             postgresql_where=text("organization_id IS NULL"),

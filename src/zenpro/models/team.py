@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zenpro.kit.db import Base, IdMixin, TimestampMixin, utcnow
@@ -18,7 +18,12 @@ class Team(IdMixin, TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(50))
     description: Mapped[str | None] = mapped_column(String(256))
 
-    __table_args__ = (UniqueConstraint("organization_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("organization_id", "name"),
+        # Unique ignoring case within the organization; the exact constraint stays, implied
+        # by this one (see models.organization for why it is not dropped).
+        Index("uq_teams_org_name_lower", "organization_id", func.lower(text("name")), unique=True),
+    )
 
 
 class TeamMember(IdMixin, Base):

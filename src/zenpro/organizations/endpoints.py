@@ -50,7 +50,9 @@ async def list_organizations(
     db: DB,
     access: Authenticated,
     page: Page,
-    name: Annotated[str | None, Query(max_length=50, description="Exact name.")] = None,
+    name: Annotated[
+        str | None, Query(max_length=50, description="Name, compared ignoring case (not trimmed).")
+    ] = None,
     owner_id: Annotated[uuid.UUID | None, Query(description="Owner's user id.")] = None,
 ) -> list[OrganizationRead]:
     stmt = service.list_stmt(access, name=name, owner_id=owner_id)
@@ -81,6 +83,9 @@ async def create_organization(
     "/{id_or_name}",
     response_model=OrganizationRead,
     summary="Get an organization by id or name",
+    description="`id_or_name` is the organization's id or its name, compared ignoring case "
+    "(URL-encode spaces: `/organizations/Data%20Science`). A name that looks like a UUID is "
+    "found by name when no organization has that id.",
     operation_id="get_organization",
     responses=error_responses(*AUTH_ERRORS, NotFound),
 )

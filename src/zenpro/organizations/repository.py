@@ -6,11 +6,11 @@ import uuid
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy import ColumnElement, Select, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro.authz.membership import org_ids_of
-from zenpro.kit.schemas import is_slug
+from zenpro.kit.schemas import is_name
 from zenpro.models import (
     Invitation,
     Organization,
@@ -29,18 +29,28 @@ async def get(db: AsyncSession, org_id: uuid.UUID) -> Organization | None:
 
 
 async def find(db: AsyncSession, id_or_name: str) -> Organization | None:
-    """By UUID, else by name (names are slugs, so never UUID-shaped by accident)."""
+    """By id, else by name ignoring case (names are unique ignoring case). A name may look
+    like a UUID; the id wins, and the name is tried when no organization has that id."""
     try:
-        return await db.get(Organization, uuid.UUID(id_or_name))
+        org = await db.get(Organization, uuid.UUID(id_or_name))
     except ValueError:
-        pass
-    if not is_slug(id_or_name):
-        return None
-    return await db.scalar(select(Organization).where(Organization.name == id_or_name))
+        org = None
+    if org is not None or not is_name(id_or_name):
+        return org  # what is not a stored name's form names no organization
+    return await db.scalar(select(Organization).where(_name_is(id_or_name)))
 
 
-async def name_taken(db: AsyncSession, name: str) -> bool:
-    return (await db.scalar(select(Organization.id).where(Organization.name == name))) is not None
+def _name_is(name: str) -> ColumnElement[bool]:
+    # Both sides through the database's lower(), as uq_organizations_name_lower compares.
+    return func.lower(Organization.name) == func.lower(name)
+
+
+async def name_taken(db: AsyncSession, name: str, exclude: uuid.UUID | None = None) -> bool:
+    """Whether another organization (not ``exclude``) has this name, ignoring case."""
+    stmt = select(Organization.id).where(_name_is(name))
+    if exclude is not None:
+        stmt = stmt.where(Organization.id != exclude)
+    return (await db.scalar(stmt.limit(1))) is not None
 
 
 async def count_owned(db: AsyncSession, user_id: uuid.UUID) -> int:
@@ -56,7 +66,7 @@ def list_stmt(
     if viewer_id is not None:
         stmt = stmt.where(Organization.id.in_(org_ids_of(viewer_id)))
     if name is not None:
-        stmt = stmt.where(Organization.name == name)
+        stmt = stmt.where(_name_is(name))
     if owner_id is not None:
         stmt = stmt.where(Organization.owner_id == owner_id)
     return stmt

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from zenpro.kit.schemas import Description, DisplayName, InputModel, ReadModel, Slug, Url
+from zenpro.kit.schemas import Description, DisplayName, InputModel, Name, ReadModel, Url
 from zenpro.models.role_alias import alias_id
 from zenpro.users.schemas import UserRead
 
@@ -21,7 +21,9 @@ class OrganizationRead(ReadModel):
     """An organization with its owner."""
 
     id: uuid.UUID = Field(description="Organization id.")
-    name: str = Field(description="Unique slug.")
+    name: str = Field(
+        description="Display name (e.g. `Production`), unique among organizations ignoring case."
+    )
     display_name: str | None = Field(description="Free-text name.")
     description: str | None = Field(description="Description.")
     logo_url: str | None = Field(description="Logo image URL.")
@@ -33,14 +35,14 @@ class OrganizationRead(ReadModel):
 
 
 class OrganizationCreate(InputModel):
-    name: Slug
+    name: Name
     display_name: DisplayName | None = Field(None, description="Free-text name.")
     description: Description | None = Field(None, description="Description.")
     logo_url: Url | None = Field(None, description="Logo image URL.")
 
 
 class OrganizationUpdate(InputModel):
-    name: Slug | None = None
+    name: Name | None = None
     display_name: DisplayName | None = Field(None, description="Free-text name.")
     description: Description | None = Field(None, description="Description.")
     logo_url: Url | None = Field(None, description="Logo image URL.")

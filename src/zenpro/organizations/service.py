@@ -54,6 +54,9 @@ def list_stmt(access: Access, *, name: str | None, owner_id: uuid.UUID | None) -
     return repo.list_stmt(viewer, name=name, owner_id=owner_id)
 
 
+_NAME_TAKEN = "An organization with that name already exists (names are compared ignoring case)"
+
+
 async def create(
     db: AsyncSession, access: Access, data: OrganizationCreate, settings: Settings
 ) -> Organization:
@@ -66,7 +69,9 @@ async def create(
         raise SubscriptionLimit(
             f"You already own {limit} organization(s), the most allowed on this server"
         )
-    conflict = f"An organization named {data.name!r} already exists"
+    # Names are global and public to whoever tries one: saying it is taken leaks nothing
+    # but the name itself. The unique index on lower(name) settles races (same answer).
+    conflict = _NAME_TAKEN
     if await repo.name_taken(db, data.name):
         raise Conflict(conflict)
     org = Organization(**data.model_dump(), owner_id=access.user_id)
@@ -89,8 +94,9 @@ async def create(
 async def update(db: AsyncSession, org: Organization, data: OrganizationUpdate) -> Organization:
     changes = data.model_dump(exclude_unset=True)
     new_name = changes.get("name")
-    conflict = f"An organization named {new_name!r} already exists"
-    if new_name and new_name != org.name and await repo.name_taken(db, new_name):
+    conflict = _NAME_TAKEN
+    # ``exclude``: renaming ``acme`` to ``Acme`` only changes the case of its own name.
+    if new_name and new_name != org.name and await repo.name_taken(db, new_name, org.id):
         raise Conflict(conflict)
     for field, value in changes.items():
         if field == "name" and value is None:

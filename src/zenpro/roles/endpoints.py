@@ -134,7 +134,9 @@ async def list_org_roles(
     organization_id: uuid.UUID,
     page: Page,
     level: Annotated[Level | None, Query(description="Only this level.")] = None,
-    name: Annotated[str | None, Query(max_length=50, description="Exact name.")] = None,
+    name: Annotated[
+        str | None, Query(max_length=50, description="Name, compared ignoring case (not trimmed).")
+    ] = None,
 ) -> list[RoleRead]:
     stmt = service.org_roles(access, organization_id, level, name)
     roles, total = await fetch_page(db, stmt, page, Role.created, Role.id)

@@ -37,12 +37,27 @@ async def pairs_of(
     return out
 
 
+async def name_taken(
+    db: AsyncSession, org_id: uuid.UUID | None, name: str, exclude: uuid.UUID | None = None
+) -> bool:
+    """Whether a system role, or another custom role (not ``exclude``) of ``org_id``, has
+    this name ignoring case (the database's lower(), as uq_roles_org_name_lower compares;
+    the system roles are fixed data, so this check cannot race with their creation)."""
+    stmt = select(Role.id).where(
+        func.lower(Role.name) == func.lower(name),
+        (Role.organization_id == org_id) | Role.organization_id.is_(None),
+    )
+    if exclude is not None:
+        stmt = stmt.where(Role.id != exclude)
+    return (await db.scalar(stmt.limit(1))) is not None
+
+
 def org_roles_stmt(org_id: uuid.UUID, level: str | None, name: str | None) -> Select[Any]:
     stmt = select(Role).where((Role.organization_id == org_id) | Role.organization_id.is_(None))
     if level is not None:
         stmt = stmt.where(Role.level == level)
     if name is not None:
-        stmt = stmt.where(Role.name == name)
+        stmt = stmt.where(func.lower(Role.name) == func.lower(name))
     return stmt
 
 

@@ -2,19 +2,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, model_validator
 
 from zenpro.authz.vocabulary import LEVEL_ACTIONS, LEVEL_TYPES, Level
-from zenpro.kit.schemas import Description, InputModel, ReadModel
+from zenpro.kit.schemas import Description, InputModel, Name, ReadModel
 from zenpro.users.schemas import UserRead
-
-RoleName = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9][A-Za-z0-9 \-_]*$"),
-    Field(description="Role name: letters, digits, spaces, '-' and '_'; unique in its org."),
-]
 
 
 class PermissionSet(InputModel):
@@ -24,7 +18,10 @@ class PermissionSet(InputModel):
 
 class RoleRead(ReadModel):
     id: uuid.UUID = Field(description="Role id (system roles have stable ids).")
-    name: str = Field(description="Role name, unique in its organization.")
+    name: str = Field(
+        description="Display name (e.g. `Organization Admin`), unique ignoring case among the "
+        "system roles and the organization's custom roles."
+    )
     description: str | None = Field(description="What the role is for.")
     organization_id: uuid.UUID | None = Field(description="Owner organization; null = system.")
     level: Level = Field(description="organization, workspace or project.")
@@ -53,7 +50,7 @@ def _validate_permissions(level: Level, permissions: list[PermissionSet]) -> Non
 
 class RoleCreate(InputModel):
     organization_id: uuid.UUID = Field(description="The organization the role belongs to.")
-    name: RoleName
+    name: Name
     description: Description | None = None
     level: Level = Field(description="organization, workspace or project.")
     permissions: list[PermissionSet] = Field(max_length=64, description="Explicit pairs.")
@@ -65,7 +62,7 @@ class RoleCreate(InputModel):
 
 
 class RoleUpdate(InputModel):
-    name: RoleName | None = None
+    name: Name | None = None
     description: Description | None = None
     permissions: list[PermissionSet] | None = Field(
         None, max_length=64, description="Replaces every pair; validated against the level."

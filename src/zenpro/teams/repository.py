@@ -23,9 +23,17 @@ async def is_member(db: AsyncSession, team_id: uuid.UUID, user_id: uuid.UUID) ->
     return (await db.scalar(stmt)) is not None
 
 
-async def name_taken(db: AsyncSession, org_id: uuid.UUID, name: str) -> bool:
-    stmt = select(Team.id).where(Team.organization_id == org_id, Team.name == name)
-    return (await db.scalar(stmt)) is not None
+async def name_taken(
+    db: AsyncSession, org_id: uuid.UUID, name: str, exclude: uuid.UUID | None = None
+) -> bool:
+    """Whether another team (not ``exclude``) of the organization has this name, ignoring
+    case: both sides through the database's lower(), as uq_teams_org_name_lower compares."""
+    stmt = select(Team.id).where(
+        Team.organization_id == org_id, func.lower(Team.name) == func.lower(name)
+    )
+    if exclude is not None:
+        stmt = stmt.where(Team.id != exclude)
+    return (await db.scalar(stmt.limit(1))) is not None
 
 
 def list_stmt(org_id: uuid.UUID, member_user_id: uuid.UUID | None) -> Select[Any]:

@@ -5,13 +5,15 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from zenpro.kit.schemas import Description, InputModel, Slug
+from zenpro.kit.schemas import Description, InputModel, Name
 from zenpro.users.schemas import UserRead
 
 
 class TeamRead(BaseModel):
     id: uuid.UUID = Field(description="Team id.")
-    name: str = Field(description="Slug, unique in the organization.")
+    name: str = Field(
+        description="Display name (e.g. `Data Science`), unique in the organization ignoring case."
+    )
     description: str | None = Field(description="Description.")
     organization_id: uuid.UUID = Field(description="The team's organization.")
     member_count: int = Field(description="Users and pending invitations in the team.")
@@ -20,13 +22,13 @@ class TeamRead(BaseModel):
 
 
 class TeamCreate(InputModel):
-    name: Slug
+    name: Name
     description: Description | None = Field(None, description="Description.")
     organization_id: uuid.UUID = Field(description="The organization to create it in.")
 
 
 class TeamUpdate(InputModel):
-    name: Slug | None = None
+    name: Name | None = None
     description: Description | None = Field(None, description="Description.")
 
 

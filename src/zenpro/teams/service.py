@@ -71,7 +71,11 @@ async def update(db: AsyncSession, team: Team, data: TeamUpdate) -> Team:
     changes = data.model_dump(exclude_unset=True)
     name = changes.get("name")
     conflict = f"A team named {name!r} already exists in this organization"
-    if name and name != team.name and await repo.name_taken(db, team.organization_id, name):
+    if (
+        name
+        and name != team.name
+        and await repo.name_taken(db, team.organization_id, name, team.id)
+    ):
         raise Conflict(conflict)
     for field_name, value in changes.items():
         if field_name == "name" and value is None:
