@@ -84,6 +84,11 @@ class Settings(BaseSettings):
         "configured provider). Off by default: zenpro exports Prometheus metrics itself, and "
         "the hooks cost a few percent of every request.",
     )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="Bearer token that GET /metrics requires (at least 16 characters); "
+        "unset: /metrics is open to anyone who reaches the port.",
+    )
     # Programmatic access (issue 5)
     device_code_minutes: int = Field(10, ge=1, description="Lifetime of a device-flow code.")
     device_interval_seconds: int = Field(
@@ -124,6 +129,19 @@ class Settings(BaseSettings):
             return None  # empty means unset: a password is generated
         if not 8 <= len(v.get_secret_value()) <= 256:
             raise ValueError("ZENPRO_ADMIN_PASSWORD must have 8 to 256 characters")
+        return v
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is None or v.get_secret_value() == "":
+            return None  # empty means unset: /metrics is open
+        if len(v.get_secret_value()) < 16:
+            # /metrics is not rate limited: a short token could be guessed.
+            raise ValueError(
+                "ZENPRO_METRICS_TOKEN must have at least 16 characters, e.g. "
+                "the output of `openssl rand -hex 32`"
+            )
         return v
 
     @field_validator("database_url")

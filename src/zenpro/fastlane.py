@@ -136,10 +136,27 @@ def _shares(cache: EpochCache, ws: uuid.UUID, user_id: uuid.UUID) -> rbac.ShareS
     return shares
 
 
+def _flat_json(body: bytes) -> Any:
+    """The body as JSON, or None for anything the normal route should answer (with a 4xx).
+
+    ``json.loads`` recurses once per nesting level: a body of a few thousand ``[`` raises
+    ``RecursionError``, not ``ValueError``. Escaping this middleware, it became a 500
+    without the security headers and a reset connection (issue 12). The normal route
+    meets the same body and answers 400. A valid body here is a flat list of strings, so
+    a nested one is never worth parsing at all.
+    """
+    if body.count(b"[") > 1 or b"{" in body:
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+
+
 def _check(
     cache: EpochCache, machine: Principal, user_id: uuid.UUID, action: str, body: bytes
 ) -> Answer:
-    resources: Any = json.loads(body)
+    resources = _flat_json(body)
     if not isinstance(resources, list) or not all(isinstance(r, str) for r in resources):
         return None
     if len(resources) > 1000:

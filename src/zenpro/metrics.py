@@ -7,6 +7,7 @@ that has no app at hand calls :func:`cache_event`, and every app's ``/metrics`` 
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -19,6 +20,8 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from zenpro.errors import NotAuthenticated, error_responses
 
 # Bounded label values: anything else a client sends as a method is "OTHER".
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -157,8 +160,28 @@ class MetricsMiddleware:
 
 
 async def metrics_endpoint(request: Request) -> Response:
+    _authorize_scrape(request)
     metrics: Metrics = request.app.state.metrics
     return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _authorize_scrape(request: Request) -> None:
+    """With ``ZENPRO_METRICS_TOKEN`` set, a scrape must send ``Authorization: Bearer
+    <token>`` (Prometheus: ``authorization: {credentials: …}``); else 401.
+
+    The route names, statuses and counts tell an outsider what the server is used for
+    and when (issue 12). Without a token /metrics stays open, as Prometheus scrapes
+    it most simply; production should set one or keep the port from the internet. The
+    comparison takes the same time wherever the first wrong character is.
+    """
+    settings = getattr(request.app.state, "settings", None)
+    token = getattr(settings, "metrics_token", None)
+    if token is None:
+        return
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    expected = token.get_secret_value().encode()
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
+        raise NotAuthenticated("Send the metrics scrape token: Authorization: Bearer <token>")
 
 
 def _router() -> APIRouter:
@@ -173,10 +196,14 @@ def _router() -> APIRouter:
         methods=["GET"],
         summary="Prometheus metrics",
         description="Metrics in the Prometheus text format: requests, latency, rate limiting, "
-        "database pool and caches. Not rate limited.",
+        "database pool and caches. Not rate limited. With `ZENPRO_METRICS_TOKEN` set, "
+        "send it as `Authorization: Bearer <token>`.",
         operation_id="metrics",
         response_class=Response,
-        responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Metrics."}},
+        responses={
+            200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Metrics."},
+            **error_responses(NotAuthenticated),
+        },
     )
     return router
 

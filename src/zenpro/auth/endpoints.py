@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from zenpro.auth import devices, service
 from zenpro.auth import repository as repo
-from zenpro.auth.deps import COOKIE_NAME, CurrentPrincipal, CurrentUser
+from zenpro.auth.deps import COOKIE_NAME, CurrentPrincipal, CurrentUser, _same_origin
 from zenpro.auth.principal import Principal
 from zenpro.auth.schemas import OAuthError, SessionRead, TokenResponse
 from zenpro.authz.guards import Public
@@ -20,6 +21,7 @@ from zenpro.kit.db import utcnow
 from zenpro.kit.deps import DB, AppSettings
 from zenpro.kit.net import client_ip
 from zenpro.kit.schemas import Empty
+from zenpro.ratelimit import forms
 
 router = APIRouter(tags=["auth"])
 # Every answer under /auth/ is no-store (kit.middleware); this is for pages elsewhere.
@@ -51,13 +53,68 @@ def _bearer(request: Request) -> str | None:
     return value.strip() or None if scheme.lower() == "bearer" else None
 
 
+class LoginFields(BaseModel):
+    """The fields of ``POST /auth/login`` (an urlencoded form, see ``ratelimit.forms``).
+
+    Unknown fields are ignored, as OAuth requires of a token endpoint (RFC 6749 §3.2)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    username: str | None = Field(None, max_length=255, description="Local account name.")
+    password: str | None = Field(
+        None, max_length=1024, description="Its password, or a `ZENPROKEY_` API key."
+    )
+    grant_type: str | None = Field(
+        None,
+        max_length=128,
+        description=f"Absent, `password`, `client_credentials` or `{DEVICE_GRANT}`.",
+    )
+    client_id: str | None = Field(
+        None, max_length=64, description="Workspace id (client credentials) or device client id."
+    )
+    client_secret: str | None = Field(
+        None, max_length=1024, description="The workspace's enrollment key."
+    )
+    audience: str | None = Field(None, max_length=1024, description="Ignored; ZenML sends it.")
+    device_code: str | None = Field(None, max_length=1024, description="Device-flow code.")
+
+
+SharedForm = Annotated[forms.LoginForm, Depends(forms.shared_form)]
+CROSS_SITE_LOGIN = (
+    "This sign-in was sent from another site and refused: sign in on this server's own "
+    "login page, or send the request without a browser"
+)
+
+
+def is_cross_site(request: Request, settings: Settings, *, allow_cors: bool) -> bool:
+    """Login CSRF defence: is this login post a browser's, sent from another site?
+
+    A page elsewhere could otherwise sign a victim's browser into the attacker's account
+    (and see what the victim then types into it). Browsers say where a request comes from
+    (``Origin``, ``Sec-Fetch-Site``); whether that is us is the same rule as for
+    cookie-authenticated writes (``auth.deps._same_origin``: ``Sec-Fetch-Site``
+    same-origin/none, or an ``Origin`` of ``ZENPRO_BASE_URL``). Unlike those writes, a
+    request with neither header is no browser's (CLI, scripts, workspace servers) and
+    is served. ``allow_cors``: the API endpoint also takes ``ZENPRO_CORS_ORIGINS``, the
+    browser origins the operator allows to call the API.
+    """
+    headers = request.headers
+    if "origin" not in headers and "sec-fetch-site" not in headers:
+        return False
+    if _same_origin(request):
+        return False
+    origin = headers.get("origin", "").rstrip("/")
+    return not (allow_cors and origin and origin in settings.cors_origins)
+
+
 @router.post(
     "/auth/login",
     response_model=TokenResponse,
     response_model_exclude_none=True,
     summary="Log in (OAuth token endpoint)",
     description=(
-        "Form-encoded. Dispatches on its fields (spec §4):\n"
+        "An `application/x-www-form-urlencoded` form (anything else: 415; a field sent "
+        "twice: 400). Dispatches on its fields (spec §4):\n"
         "- `username`+`password` (no grant or `password`): local login; also sets the "
         "session cookie;\n"
         "- no `grant_type`, `password=<ZENPROKEY_ key>` (also sent as Bearer): exchange "
@@ -65,45 +122,60 @@ def _bearer(request: Request) -> str | None:
         "- `grant_type=client_credentials`, `client_id=<workspace id>`, "
         "`client_secret=<enrollment key>`, `audience`: workspace machine token;\n"
         f"- `grant_type={DEVICE_GRANT}`, `client_id`, `device_code`: device poll; "
-        "errors are 400 with only the OAuth keys."
+        "errors are 400 with only the OAuth keys.\n\n"
+        "A browser's post from another site is refused (403)."
     ),
     operation_id="login",
     dependencies=[Public],
+    openapi_extra=forms.openapi_body(LoginFields, required=False),
     responses={
         **error_responses(NotAuthenticated, Forbidden),
-        400: {"model": OAuthError, "description": "OAuth error (device poll, bad grant)"},
+        400: {
+            "model": OAuthError,
+            "description": "OAuth error (malformed form, repeated field, device poll, bad grant)",
+        },
+        403: {
+            "model": OAuthError,
+            "description": "A browser's login from another site (OAuth error), or a "
+            "deactivated workspace (IllegalOperationError)",
+        },
+        415: {"model": OAuthError, "description": "Not an urlencoded form (OAuth error)"},
     },
 )
 async def login(
-    request: Request,
-    response: Response,
-    db: DB,
-    settings: AppSettings,
-    username: Annotated[str | None, Form(max_length=255)] = None,
-    password: Annotated[str | None, Form(max_length=1024)] = None,
-    grant_type: Annotated[str | None, Form(max_length=128)] = None,
-    client_id: Annotated[str | None, Form(max_length=64)] = None,
-    client_secret: Annotated[str | None, Form(max_length=1024)] = None,
-    audience: Annotated[str | None, Form(max_length=1024)] = None,
-    device_code: Annotated[str | None, Form(max_length=1024)] = None,
+    request: Request, response: Response, db: DB, settings: AppSettings, form: SharedForm
+) -> TokenResponse | JSONResponse:
+    if is_cross_site(request, settings, allow_cors=True):
+        return oauth_error("access_denied", CROSS_SITE_LOGIN, 403)
+    if form.problem is not None:
+        return oauth_error("invalid_request", form.problem.message, form.problem.status)
+    try:
+        fields = LoginFields.model_validate(form.values())
+    except ValidationError as exc:
+        return oauth_error("invalid_request", forms.describe(exc))
+    return await _grant(request, response, db, settings, fields)
+
+
+async def _grant(
+    request: Request, response: Response, db: DB, settings: Settings, f: LoginFields
 ) -> TokenResponse | JSONResponse:
     user_agent = request.headers.get("user-agent")
     ip = client_ip(request.scope, settings)
-    if grant_type == "client_credentials":
-        if not client_id or not client_secret:
+    if f.grant_type == "client_credentials":
+        if not f.client_id or not f.client_secret:
             return oauth_error("invalid_request", "Send client_id and client_secret")
-        issued = await service.login_machine(db, settings, client_id, client_secret)
+        issued = await service.login_machine(db, settings, f.client_id, f.client_secret)
         return TokenResponse(access_token=issued.secret, expires_in=issued.expires_in)
-    if grant_type == DEVICE_GRANT:
-        return await _device_poll(db, settings, client_id, device_code)
-    if grant_type in (None, "", "password") and username and password is not None:
+    if f.grant_type == DEVICE_GRANT:
+        return await _device_poll(db, settings, f.client_id, f.device_code)
+    if f.grant_type in (None, "password") and f.username and f.password is not None:
         issued, _user = await service.login_password(
-            db, settings, username, password, user_agent=user_agent, ip=ip
+            db, settings, f.username, f.password, user_agent=user_agent, ip=ip
         )
         set_session_cookie(response, settings, issued)
         return TokenResponse(access_token=issued.secret, expires_in=issued.expires_in)
-    if grant_type in (None, "") and (password or _bearer(request)):
-        key = password or _bearer(request) or ""
+    if f.grant_type is None and (f.password or _bearer(request)):
+        key = f.password or _bearer(request) or ""
         issued = await service.login_api_key(db, settings, key, user_agent=user_agent, ip=ip)
         return TokenResponse(access_token=issued.secret, expires_in=issued.expires_in)
     return oauth_error(

@@ -8,15 +8,22 @@ from importlib.resources import files
 from string import Template
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from zenpro.auth import service
-from zenpro.auth.endpoints import set_session_cookie
+from zenpro.auth.endpoints import (
+    CROSS_SITE_LOGIN,
+    SharedForm,
+    is_cross_site,
+    set_session_cookie,
+)
 from zenpro.authz.guards import Public
 from zenpro.errors import NotAuthenticated
 from zenpro.kit.deps import DB, AppSettings
 from zenpro.kit.net import client_ip
+from zenpro.ratelimit import forms
 
 router = APIRouter(dependencies=[Public], tags=["pages"], include_in_schema=True)
 HTML_CSP = (
@@ -73,32 +80,56 @@ async def login_page(
     return login_form(safe_next(next))
 
 
+class PageLoginFields(BaseModel):
+    """The fields of the sign-in form (``POST /login``, urlencoded, see ``ratelimit.forms``)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    username: str = Field(min_length=1, max_length=255, description="Account name.")
+    password: str = Field(min_length=1, max_length=1024, description="Its password.")
+    next: str | None = Field(None, max_length=2048, description="Where to go after.")
+
+
+def _target(form: forms.LoginForm) -> str:
+    raw = form.fields.get("next")
+    return safe_next(raw if raw is None or len(raw) <= 2048 else None)
+
+
 @router.post(
     "/login",
     response_class=HTMLResponse,
     summary="Submit the login page",
-    description="Form post from /login: sets the session cookie and redirects (303) to `next`.",
+    description="Form post from /login (`application/x-www-form-urlencoded`, each field "
+    "once): sets the session cookie and redirects (303) to `next`. Only from this server's "
+    "own pages or from clients that are no browser.",
     operation_id="login_page_submit",
+    openapi_extra=forms.openapi_body(PageLoginFields, required=True),
     responses={
         303: {"description": "Logged in; redirect to `next`."},
+        400: {"description": "A malformed form: the form again, with the error."},
         401: {"description": "Wrong credentials: the form again, with the error."},
+        403: {"description": "Sent from another site: the form again, with the error."},
+        415: {"description": "Not an urlencoded form: the form again, with the error."},
     },
 )
 async def login_submit(
-    request: Request,
-    db: DB,
-    settings: AppSettings,
-    username: Annotated[str, Form(max_length=255)],
-    password: Annotated[str, Form(max_length=1024)],
-    next: Annotated[str | None, Form(max_length=2048)] = None,
+    request: Request, db: DB, settings: AppSettings, form: SharedForm
 ) -> Response:
-    target = safe_next(next)
+    target = _target(form)
+    if is_cross_site(request, settings, allow_cors=False):
+        return login_form(target, CROSS_SITE_LOGIN, status=403)
+    if form.problem is not None:
+        return login_form(target, form.problem.message, status=form.problem.status)
+    try:
+        fields = PageLoginFields.model_validate(form.values())
+    except ValidationError as exc:
+        return login_form(target, forms.describe(exc), status=400)
     try:
         issued, _ = await service.login_password(
             db,
             settings,
-            username,
-            password,
+            fields.username,
+            fields.password,
             user_agent=request.headers.get("user-agent"),
             ip=client_ip(request.scope, settings),
         )

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from zenpro.auth.deps import CurrentPrincipal, CurrentUser, WorkspaceMachine
 from zenpro.errors import (
+    BadRequest,
     Forbidden,
     NotAuthenticated,
     NotFound,
@@ -71,10 +72,11 @@ class UsageCounts(BaseModel):
     "/workspace_status",
     response_model=WorkspaceStatus,
     summary="Report a workspace server's status",
-    description="Machine token only, no body: records the `zenml-server-url` and "
-    "`zenml-server-version` headers and marks the workspace `available`.",
+    description="Machine token only, no body: records the `zenml-server-url` (an absolute "
+    "http(s) URL, else 400) and `zenml-server-version` headers and marks the workspace "
+    "`available`.",
     operation_id="update_workspace_status",
-    responses=error_responses(NotAuthenticated, Forbidden),
+    responses=error_responses(BadRequest, NotAuthenticated, Forbidden),
 )
 async def workspace_status(
     db: DB,
@@ -97,7 +99,8 @@ async def workspace_status(
     summary="Authorize a user on a workspace server",
     description="Called by a workspace server with the *user's* Bearer (session, device "
     "or API token, or a raw `ZENPROKEY_` key). Returns the user (with `email` for humans) "
-    "when they are a member of the workspace; 403 otherwise or when it is deactivated.",
+    "when they are a member of the workspace; 403 otherwise (saying nothing about the "
+    "workspace) or when it is deactivated (told to members only).",
     operation_id="authorize_server",
     responses=error_responses(NotAuthenticated, Forbidden, NotFound),
 )

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import uuid
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro.auth.principal import Kind, Principal
 from zenpro.authz.checker import load_grants
 from zenpro.config import Settings
-from zenpro.errors import Forbidden, NotFound, SubscriptionLimit
+from zenpro.errors import BadRequest, Forbidden, NotFound, SubscriptionLimit
+from zenpro.kit.schemas import Url
 from zenpro.models import User, Workspace
 from zenpro.users.schemas import UserRead
 from zenpro.workspaces.lifecycle import record_server_status
 
 GONE = ("deleted",)
+_URL: TypeAdapter[str] = TypeAdapter(Url)
 OFF = ("deactivated",)
+NOT_AUTHORIZED = "You are not authorized to access this server"
 
 
 async def record_status(
@@ -29,8 +33,25 @@ async def record_status(
         raise NotFound(f"Workspace {workspace_id} not found")
     if ws.status in OFF:
         raise Forbidden(f"Workspace {ws.name} is {ws.status}")
-    server_url = url.rstrip("/") if url else (ws.server_url or "")
+    server_url = _server_url(url) if url else (ws.server_url or "")
     return await record_server_status(db, workspace_id, server_url, version)
+
+
+def _server_url(raw: str) -> str:
+    """The ``zenml-server-url`` a workspace server reports, if it is an absolute http(s)
+    URL (the ``Url`` rule of every URL field, ``kit.schemas``), without a trailing slash.
+
+    The URL is shown to users and followed by browsers and the CLI: a
+    ``javascript:`` or ``data:`` URL there would run in whoever clicks it (issue 12).
+    """
+    url = raw.strip().rstrip("/")
+    try:
+        return _URL.validate_python(url)
+    except ValidationError:
+        raise BadRequest(
+            "The zenml-server-url header must be an absolute http:// or https:// URL such "
+            f"as https://zenml.example.com (got {raw[:100]!r})"
+        ) from None
 
 
 async def _workspace(db: AsyncSession, raw: str) -> Workspace:
@@ -46,14 +67,20 @@ async def _workspace(db: AsyncSession, raw: str) -> Workspace:
 async def authorize_server(db: AsyncSession, actor: Principal, server_id: str) -> UserRead:
     """The user a workspace server should log in, if they may use that workspace.
 
+    The wire needs 401/403 for "not authorized" and 404 for a server id we do not know
+    ([wire] §3.3, S3). A caller who is no member learns nothing more than that (issue 12:
+    the 403 used to name the workspace, or say it was deactivated); a member is told
+    when their workspace is deactivated.
+
     Humans always carry an ``email``: a workspace refuses the second login of a user
     without one ([wire] §3.5), so an address-less account gets a stable placeholder."""
     ws = await _workspace(db, server_id)
-    if ws.status in OFF or ws.desired_state in OFF:
-        raise Forbidden(f"Workspace {ws.name} is deactivated")
     grants = await load_grants(db, actor)
     if not grants.in_workspace(ws.id):
-        raise Forbidden(f"You are not a member of workspace {ws.name}")
+        # Nothing about a workspace the caller cannot see: not its name, not its state.
+        raise Forbidden(NOT_AUTHORIZED)
+    if ws.status in OFF or ws.desired_state in OFF:
+        raise Forbidden(f"Workspace {ws.name} is deactivated")
     user = await db.get(User, actor.user_id)
     if user is None:
         raise NotFound("Your user no longer exists")

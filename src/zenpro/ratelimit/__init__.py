@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from zenpro import metrics as zmetrics
 from zenpro.config import Settings
+from zenpro.ratelimit.forms import LoginFormGuard
 from zenpro.ratelimit.middleware import RateLimitMiddleware
 from zenpro.ratelimit.policies import Policies
 from zenpro.ratelimit.storage import Limiter, make_storage
@@ -21,9 +22,15 @@ __all__ = ["install"]
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    """Add ``/metrics``, the rate-limit middleware and, outside it, the metrics middleware."""
+    """Add ``/metrics``, the login-form guard, the rate-limit middleware outside it and,
+    outside both, the metrics middleware.
+
+    The guard is installed with rate limiting off too: refusing login forms that two
+    parsers could read differently is not a matter of budget (``ratelimit.forms``).
+    """
     metrics = zmetrics.setup(app)
     policies = Policies.from_settings(settings)  # a bad limit stops the start, on or off
+    app.add_middleware(LoginFormGuard)
     if settings.ratelimit_enabled:
         limiter = Limiter(make_storage(settings), metrics, settings.ratelimit_fail_closed)
         app.state.rate_limiter = limiter
@@ -34,6 +41,7 @@ def install(app: FastAPI, settings: Settings) -> None:
             policies=policies,
             limiter=limiter,
             metrics=metrics,
+            state=app.state,
         )
         _close_on_shutdown(app, limiter)
     app.add_middleware(zmetrics.MetricsMiddleware, metrics=metrics)

@@ -8,12 +8,11 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Any
-from urllib.parse import parse_qs
+from typing import Any, NamedTuple
 
 from starlette.requests import cookie_parser
 from starlette.routing import BaseRoute, Match
-from starlette.types import Message, Receive, Scope
+from starlette.types import Scope
 
 from zenpro.auth.deps import COOKIE_NAME
 from zenpro.auth.secrets import MACHINE_PREFIX
@@ -75,71 +74,37 @@ def digest(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-def credential(scope: Scope) -> tuple[str, bool] | None:
-    """``(hash of the credential, is a workspace machine token)`` or None when anonymous.
+class Presented(NamedTuple):
+    """The credential a request carries, as the limiter sees it (not verified)."""
 
-    The Bearer token wins over the session cookie, as in ``auth.deps``. The credential is
-    not verified here: a forged token only gets its own bucket (invalid ones are answered
-    401 by the endpoint anyway).
+    digest: str  # the bucket key: a hash, never the secret itself
+    machine: bool  # a workspace machine token (``zpm_``): the machine policy
+    bearer: str | None  # the raw Bearer token (None for a session cookie)
+
+
+def credential(scope: Scope) -> Presented | None:
+    """The request's credential, or None when anonymous.
+
+    As ``auth.deps`` (through Starlette) reads it: the first ``Authorization`` header with a
+    non-empty Bearer wins over the session cookie of the first ``Cookie`` header. Reading
+    another copy than the endpoint does would let a request be counted against one
+    credential and served with another. Nothing is verified here; the middleware decides
+    whether the credential is known (see ``RateLimitMiddleware._known``).
     """
     token: str | None = None
+    bearer: str | None = None
     cookie_header: str | None = None
+    seen_authorization = False
     for key, value in scope["headers"]:
-        if key == b"authorization":
+        if key == b"authorization" and not seen_authorization:
+            seen_authorization = True
             scheme, _, rest = value.decode("latin-1").partition(" ")
             if scheme.lower() == "bearer" and rest.strip():
-                token = rest.strip()
-        elif key == b"cookie":
+                token = bearer = rest.strip()
+        elif key == b"cookie" and cookie_header is None:
             cookie_header = value.decode("latin-1")
     if token is None and cookie_header:
         token = cookie_parser(cookie_header).get(COOKIE_NAME) or None
     if token is None:
         return None
-    return digest(token), token.startswith(MACHINE_PREFIX)
-
-
-def is_form(scope: Scope) -> bool:
-    for key, value in scope["headers"]:
-        if key == b"content-type":
-            media_type: bytes = value.split(b";", 1)[0].strip().lower()
-            return media_type == b"application/x-www-form-urlencoded"
-    return False
-
-
-async def buffer_body(receive: Receive) -> tuple[bytes, list[Message]]:
-    """Read the whole request body (already capped by the body-size middleware).
-
-    Returns the body and the messages read, to be replayed to the application.
-    """
-    messages: list[Message] = []
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks), messages
-
-
-def replaying(messages: list[Message], receive: Receive) -> Receive:
-    """A ``receive`` that first returns the buffered messages, then the real ones."""
-    pending = list(messages)
-
-    async def replay() -> Message:
-        if pending:
-            return pending.pop(0)
-        return await receive()
-
-    return replay
-
-
-def form_fields(body: bytes) -> dict[str, str]:
-    """First value of each field of a urlencoded form; malformed input gives ``{}``."""
-    try:
-        parsed = parse_qs(body.decode("utf-8", "replace"), max_num_fields=64)
-    except ValueError:
-        return {}
-    return {k: v[0] for k, v in parsed.items() if v}
+    return Presented(digest(token), token.startswith(MACHINE_PREFIX), bearer)

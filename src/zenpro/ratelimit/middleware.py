@@ -2,29 +2,31 @@
 
 Order of decisions for one request:
 1. exempt routes (health, readiness, metrics, docs) pass untouched;
-2. login and device authorization count per client IP and per target account (the form
-   is buffered, read for ``username`` / ``client_id``, and replayed to the endpoint);
+2. login and device authorization count per client IP and per target account: the form is
+   parsed once (``ratelimit.forms``), kept in ``scope["state"]`` for the endpoint, and the
+   body replayed to it;
 3. a request carrying a Bearer token or session cookie counts per principal per route
-   template (machine tokens on their own, larger budget); if it is answered 401 it also
-   counts against its IP's anonymous budget, so made-up tokens cannot dodge that budget;
+   template (machine tokens on their own, larger budget). A credential the limiter does
+   not *know* to be genuine also counts, before it is served, against its IP's anonymous
+   budget, so made-up tokens cannot buy fresh buckets (see ``_known``);
 4. anything else counts per client IP.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import time
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from zenpro.auth.service import cached_principal
 from zenpro.config import Settings
 from zenpro.kit.net import client_ip
 from zenpro.metrics import Metrics
-from zenpro.ratelimit import keys
+from zenpro.ratelimit import forms, keys
 from zenpro.ratelimit.policies import Policies, Policy
 from zenpro.ratelimit.storage import Check, Limiter, Outcome
 
@@ -40,7 +42,7 @@ DEVICE_ROUTES = frozenset({("POST", "/auth/device_authorization")})
 # Grants that present a guessable credential; the others carry a random secret.
 PASSWORD_GRANTS = frozenset({"", "password"})
 FAIL_CLOSED_RETRY_AFTER = 2
-MAX_BLOCKED = 10_000  # IPs remembered as out of bad-credential budget (memory bound)
+MAX_PROVEN = 50_000  # credentials remembered as genuine (memory bound, ~100 bytes each)
 
 
 class RateLimitMiddleware:
@@ -53,11 +55,14 @@ class RateLimitMiddleware:
         policies: Policies,
         limiter: Limiter,
         metrics: Metrics,
+        state: Any = None,
     ) -> None:
         self.app = app
         self._routes = routes
         self._flat: list[Any] | None = None
-        self._blocked: dict[str, float] = {}  # IP -> monotonic time its block ends
+        # Digests of credentials an endpoint resolved to a principal, most recent last.
+        self._proven: OrderedDict[str, None] = OrderedDict()
+        self.state = state  # the FastAPI app's state: its credential cache
         self.settings = settings
         self.policies = policies
         self.limiter = limiter
@@ -76,14 +81,14 @@ class RateLimitMiddleware:
             return
         ip = client_ip(scope, self.settings)
         route = (scope["method"], template)
-        principal = None
         if route in LOGIN_ROUTES or route in DEVICE_ROUTES:
             checks, receive = await self._login_checks(scope, receive, ip, route in DEVICE_ROUTES)
         else:
-            principal = keys.credential(scope)
-            if principal is not None and await self._refuse_if_blocked(send, ip):
+            presented = keys.credential(scope)
+            if presented is not None:
+                await self._credentialed(scope, receive, send, template, ip, presented)
                 return
-            checks = self._checks(scope, template, ip, principal)
+            checks = [self._anonymous(ip)]
         outcomes = await self.limiter.apply(checks)
         if outcomes is None:
             await self._storage_down(scope, receive, send, checks)
@@ -93,13 +98,83 @@ class RateLimitMiddleware:
         if denied:
             await self._too_many(send, denied, headers)
             return
-        if principal is None:
-            await self.app(scope, receive, _adding(send, headers))
+        await self.app(scope, receive, _adding(send, headers))
+
+    def _anonymous(self, ip: str) -> Check:
+        return Check(self.policies.anonymous, ("anonymous", ip))
+
+    async def _credentialed(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        template: str,
+        ip: str,
+        presented: keys.Presented,
+    ) -> None:
+        """Count a request with a credential: its own bucket, plus the anonymous budget of
+        its IP when the credential is not known to be genuine.
+
+        The gate is checked *before* serving: a public page answers 200 to any token, so
+        waiting for a 401 would let a made-up token per request escape every budget. Only
+        the credential's own bucket is announced in the headers; the gate shows itself
+        when it refuses (429 naming the anonymous policy).
+        """
+        policy = self.policies.machine if presented.machine else self.policies.default
+        own = Check(policy, (policy.name, presented.digest, scope["method"], template))
+        known = self._known(presented)
+        checks = [own] if known else [own, self._anonymous(ip)]
+        outcomes = await self.limiter.apply(checks)
+        if outcomes is None:
+            await self._storage_down(scope, receive, send, checks)
+            return
+        gate = [o for o in outcomes[1:] if not o.allowed]
+        if gate:
+            await self._too_many(send, gate, _headers(gate))
+            return
+        headers = _headers(outcomes[:1])
+        if not outcomes[0].allowed:
+            await self._too_many(send, outcomes[:1], headers)
             return
         status: list[int] = []
         await self.app(scope, receive, _adding(send, headers, status))
-        if status == [401]:
-            await self._count_bad_credential(ip)
+        await self._learn(scope, presented, known, status, ip)
+
+    def _known(self, presented: keys.Presented) -> bool:
+        """Whether a credential is known to be genuine, without a database query: an
+        endpoint resolved it to a principal before (remembered here), or it resolves from
+        the credential cache (``auth.service.cached_principal``: valid, unexpired).
+
+        A made-up token is never known: neither place can hold a secret that no
+        resolution accepted. The cache is read without its epoch fence; at worst a token
+        revoked a moment ago is counted as known once more, and its 401 then counts
+        against the IP (``_learn``). What is remembered here outlives cache flushes, so
+        a busy workspace server does not spend its IP's anonymous budget after every
+        unrelated change that empties the caches.
+        """
+        if presented.digest in self._proven:
+            self._proven.move_to_end(presented.digest)
+            return True
+        cache = getattr(self.state, "cache", None)
+        if presented.bearer is None or cache is None:
+            return False
+        return cached_principal(cache, presented.bearer) is not None
+
+    async def _learn(
+        self, scope: Scope, presented: keys.Presented, known: bool, status: list[int], ip: str
+    ) -> None:
+        """Remember a credential the endpoint resolved (``auth.deps`` sets the request's
+        ``principal``); forget one answered 401, which also costs its IP one anonymous
+        unit if it had not paid one before being served."""
+        if (scope.get("state") or {}).get("principal") is not None:
+            self._proven[presented.digest] = None
+            self._proven.move_to_end(presented.digest)
+            if len(self._proven) > MAX_PROVEN:
+                self._proven.popitem(last=False)
+        elif status == [401]:
+            self._proven.pop(presented.digest, None)
+            if known:
+                await self.limiter.apply([self._anonymous(ip)])
 
     async def _too_many(
         self, send: Send, denied: Sequence[Outcome], headers: list[tuple[bytes, bytes]]
@@ -107,44 +182,6 @@ class RateLimitMiddleware:
         for outcome in denied:
             self.metrics.ratelimit_rejections.labels(policy=outcome.policy.name).inc()
         await _send_429(send, denied, headers)
-
-    async def _refuse_if_blocked(self, send: Send, ip: str) -> bool:
-        """429 for a credentialed request from an IP that used up its bad-credential budget.
-
-        A request with a token gets its own bucket without a database lookup, so random
-        tokens would each get a fresh one. Requests answered 401 therefore also count
-        against the anonymous budget of their IP; once it is spent, credentialed requests
-        from that IP are refused until it frees up. The block is a local dict lookup, so
-        the hot path stays free of extra storage calls.
-        """
-        until = self._blocked.get(ip)
-        if until is None:
-            return False
-        left = until - time.monotonic()
-        if left <= 0:
-            del self._blocked[ip]
-            return False
-        outcome = Outcome(self.policies.anonymous, False, 0, max(1, math.ceil(left)))
-        await self._too_many(send, [outcome], _headers([outcome]))
-        return True
-
-    async def _count_bad_credential(self, ip: str) -> None:
-        outcomes = await self.limiter.apply([Check(self.policies.anonymous, ("anonymous", ip))])
-        if outcomes and not outcomes[0].allowed:
-            if len(self._blocked) >= MAX_BLOCKED:
-                now = time.monotonic()
-                self._blocked = {k: v for k, v in self._blocked.items() if v > now}
-            if len(self._blocked) < MAX_BLOCKED:
-                self._blocked[ip] = time.monotonic() + outcomes[0].reset_after
-
-    def _checks(
-        self, scope: Scope, template: str, ip: str, found: tuple[str, bool] | None
-    ) -> list[Check]:
-        if found is None:
-            return [Check(self.policies.anonymous, ("anonymous", ip))]
-        principal, machine = found
-        policy = self.policies.machine if machine else self.policies.default
-        return [Check(policy, (policy.name, principal, scope["method"], template))]
 
     async def _login_checks(
         self, scope: Scope, receive: Receive, ip: str, device: bool
@@ -154,16 +191,18 @@ class RateLimitMiddleware:
         Every attempt counts (the outcome is not known yet), so a burst against one account
         is slowed from any IP, and one IP cannot spray many accounts. The moving window is
         the backoff: quota frees up as old attempts age out; nothing is locked for good.
+        The form is the one the endpoint reads (``ratelimit.forms``); one it will refuse
+        (a repeated field, another content type) guesses nothing but still costs an attempt
+        of its IP, so refusals cannot be sent for free.
         """
-        fields: dict[str, str] = {}
-        if keys.is_form(scope):
-            body, messages = await keys.buffer_body(receive)
-            receive = keys.replaying(messages, receive)
-            fields = keys.form_fields(body)
+        form, receive = await forms.read(scope, receive)
+        if form.problem is not None:
+            return [Check(self.policies.login_ip, ("login-ip", ip))], receive
+        fields = form.fields
         if not device and fields.get("grant_type", "") not in PASSWORD_GRANTS:
             # client_credentials and device_code polls carry a random secret: nothing to
             # guess, so they only share the ordinary anonymous budget of their IP.
-            return [Check(self.policies.anonymous, ("anonymous", ip))], receive
+            return [self._anonymous(ip)], receive
         checks = [Check(self.policies.login_ip, ("login-ip", ip))]
         account = fields.get("client_id" if device else "username", "").strip().lower()
         if account:

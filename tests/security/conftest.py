@@ -1,0 +1,1 @@
+from tests.ratelimit.conftest import make_app  # noqa: F401  (apps with their own settings)
