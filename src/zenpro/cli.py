@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from zenpro.config import Settings, get_settings
 
 log = logging.getLogger("zenpro.cli")
+SERVER_MAX_HEAD_BYTES = 64 * 1024  # request line + headers, when uvicorn runs h11
 
 
 def _settings() -> Settings:
@@ -40,7 +41,7 @@ async def _create_admin(
     settings: Settings, username: str, email: str | None, password: str | None, only_if_none: bool
 ) -> tuple[bool, str | None]:
     """Create a superuser. Returns (created, generated password or None)."""
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from zenpro.auth.passwords import hash_password
     from zenpro.kit.db import make_engine, make_sessionmaker
@@ -52,7 +53,8 @@ async def _create_admin(
         async with make_sessionmaker(engine)() as db:
             if only_if_none and await db.scalar(select(User.id).where(User.is_superuser).limit(1)):
                 return False, None
-            if await db.scalar(select(User.id).where(User.username == username)):
+            same = func.lower(User.username) == username.lower()
+            if await db.scalar(select(User.id).where(same)):
                 raise SystemExit(f"zenpro: user {username!r} already exists")
             if password is None:
                 generated = password = secrets.token_urlsafe(16)
@@ -60,6 +62,7 @@ async def _create_admin(
                 User(
                     username=username,
                     email=email,
+                    email_verified=email is not None,
                     password_hash=await hash_password(password),
                     is_superuser=True,
                     metadata_={},
@@ -122,6 +125,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         server_header=False,
         access_log=False,
         timeout_graceful_shutdown=30,
+        # The app refuses a request target over 32 KiB (414) and headers over 16 KiB (431)
+        # itself, in the API's error shape (kit.request_limits); the server's own limit on
+        # the whole request head stays above both, so the app's answer comes first. With
+        # httptools (the default) the server refuses only a target over 64 KiB - 1 byte
+        # (a bare 400) and bounds no header: docs/reliability.md, "Request size".
+        h11_max_incomplete_event_size=SERVER_MAX_HEAD_BYTES,
     )
     return 0
 

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from zenpro.authz.guards import Public
+from zenpro.kit.request_limits import MAX_HEADER_BYTES, MAX_TARGET_BYTES
 
 ASSETS = Path(fastapi_offline.__file__).parent / "static"
 ASSETS_URL = "/docs-assets"
@@ -72,17 +73,50 @@ BAD_BODY = {
 }
 
 
-def _document_body_errors(app: FastAPI) -> None:
-    """Every operation that takes a body can answer 400: FastAPI itself refuses a body it
-    cannot decode (e.g. invalid UTF-8) with 400 before any handler runs."""
+def _limit_response(description: str) -> dict[str, Any]:
+    schema = {
+        "type": "object",
+        "properties": {"detail": {"type": "string"}},
+        "required": ["detail"],
+    }
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+# Any operation can meet the request size limits (kit.request_limits), whatever its schema.
+LIMIT_RESPONSES = {
+    "RequestURITooLong": (
+        "414",
+        _limit_response(f"The path and query string together are over {MAX_TARGET_BYTES} bytes."),
+    ),
+    "RequestHeadersTooLarge": (
+        "431",
+        _limit_response(f"The request headers together are over {MAX_HEADER_BYTES} bytes."),
+    ),
+}
+
+
+def _document_errors(app: FastAPI) -> None:
+    """Errors FastAPI's generator cannot know of: every operation that takes a body can
+    answer 400 (FastAPI itself refuses a body it cannot decode, e.g. invalid UTF-8, before
+    any handler runs), and every operation 414 and 431 (the request size limits)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            for item in build().get("paths", {}).values():
+            schema = build()
+            components = schema.setdefault("components", {}).setdefault("responses", {})
+            for name, (_, response) in LIMIT_RESPONSES.items():
+                components[name] = response
+            for item in schema.get("paths", {}).values():
                 for op in item.values():
-                    if isinstance(op, dict) and "requestBody" in op:
-                        op.setdefault("responses", {}).setdefault("400", BAD_BODY)
+                    if not isinstance(op, dict) or "responses" not in op:
+                        continue
+                    if "requestBody" in op:
+                        op["responses"].setdefault("400", BAD_BODY)
+                    for name, (status, _) in LIMIT_RESPONSES.items():
+                        op["responses"].setdefault(
+                            status, {"$ref": f"#/components/responses/{name}"}
+                        )
         return app.openapi_schema or build()
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -91,4 +125,4 @@ def _document_body_errors(app: FastAPI) -> None:
 def install(app: FastAPI) -> None:
     app.mount(ASSETS_URL, StaticFiles(directory=ASSETS), name="docs-assets")
     app.include_router(router)
-    _document_body_errors(app)
+    _document_errors(app)

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
@@ -21,6 +22,8 @@ from sqlalchemy.exc import (
     StatementError,
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from zenpro import __version__, audit, docs, ratelimit
 from zenpro.audit import endpoints as audit_endpoints
@@ -40,6 +43,9 @@ from zenpro.kit.db import make_engine, make_sessionmaker
 from zenpro.kit.memory import tune_malloc
 from zenpro.kit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from zenpro.kit.migrate import head_revision
+from zenpro.kit.prefix import API_PREFIX, RestorePrefix, StripPrefix
+from zenpro.kit.request_limits import MAX_HEADER_BYTES, MAX_TARGET_BYTES, RequestLimitsMiddleware
+from zenpro.kit.routing import MethodTable, ShadowedPaths, method_not_allowed, route_path
 from zenpro.machine import endpoints as machine
 from zenpro.ops import router as ops_router
 from zenpro.organizations import endpoints as organizations
@@ -62,17 +68,28 @@ CORS_EXPOSED = [
     "X-Request-ID",
 ]
 
-DESCRIPTION = """
+DESCRIPTION = f"""
 zenpro is an open, self-hosted server for the **ZenML Pro management API**: organizations,
 workspaces (formerly *tenants*), users, teams, invitations, roles and permission checks.
+
+**Base URL.** Every path below is served at the root and, identically, under
+`{API_PREFIX}`, the base URL self-hosted ZenML Pro documents (`https://<host>{API_PREFIX}`):
+`{API_PREFIX}/users/me` is `/users/me`, with the same sessions, rate-limit budgets, caches and
+answers. `{API_PREFIX}` is an alias of every path; this document lists each path once, at the
+root.
 
 **Authentication.** Every endpoint takes `Authorization: Bearer <token>` (a session token, an
 API token, a `ZENPROKEY_` key or a workspace machine token). In a browser, sign in at
 [/login](/login): the session cookie then authenticates "Try it out" on this page.
 
-**Errors** are JSON: `{"detail": [ExceptionName, message], "code": …}` (the shape the ZenML
+**Errors** are JSON: `{{"detail": [ExceptionName, message], "code": …}}` (the shape the ZenML
 client decodes); 422 is FastAPI's validation list. Lists are bare JSON arrays paged with
 `offset`/`limit`, with `X-Total-Count` and `Link` headers.
+
+**Limits.** A request target (path and query string) over {MAX_TARGET_BYTES} bytes is refused
+with 414, request headers over {MAX_HEADER_BYTES} bytes (names and values together) with 431,
+a body over the configured cap with 413; a method a path does not support with 405 and an
+`Allow` header listing every method it does.
 """
 
 
@@ -118,6 +135,16 @@ def _install_error_handlers(app: FastAPI) -> None:
             {"detail": "Internal server error", "request_id": request.state.request_id},
             status_code=500,
         )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405:
+            # Starlette lists the methods of the first route that matched the path only.
+            table: MethodTable = request.app.state.method_table
+            methods = table.allowed(route_path(request.scope))
+            if methods:
+                return method_not_allowed(methods)
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(ZenproError)
     async def domain_error(_: Request, exc: ZenproError) -> JSONResponse:
@@ -201,6 +228,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         swagger_ui_parameters={"withCredentials": True, "persistAuthorization": False},
         telemetry=_telemetry(settings.opentelemetry),
+        # One document whichever base URL it is fetched from (see kit.prefix).
+        root_path_in_servers=False,
     )
     app.state.settings = settings
     _install_error_handlers(app)
@@ -223,7 +252,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(roles.router)
     app.include_router(service_accounts.router)
     app.include_router(audit_endpoints.router)
-    # Innermost: the fast lane sees requests after the rate limiter, metrics and body cap.
+    # Innermost, just before routing: a request that came as /api/v1/... gets its path back
+    # (with root_path), so URLs built from it keep the prefix; then fixed paths refuse the
+    # methods they lack rather than fall to a {param} route beside them (kit.routing).
+    app.add_middleware(RestorePrefix)
+    app.state.method_table = MethodTable(app.router.routes)
+    app.add_middleware(ShadowedPaths, table=app.state.method_table)
+    # The fast lane sees requests after the rate limiter, metrics and body cap.
     app.state.fastlane_served = 0  # answers given by the fast lane (tests read it)
     app.add_middleware(FastLane, state=app.state)
     ratelimit.install(app, settings)
@@ -241,4 +276,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=CORS_EXPOSED,
         )
     app.add_middleware(RequestContextMiddleware)
+    # Outside everything else: refuse oversized request lines and headers before any work,
+    # and, outermost, serve /api/v1/... as the root path it aliases (kit.prefix).
+    app.add_middleware(RequestLimitsMiddleware)
+    app.add_middleware(StripPrefix)
     return app
