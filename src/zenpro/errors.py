@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 
 class ZenproError(Exception):
@@ -110,3 +112,15 @@ def error_responses(*errors: type[ZenproError]) -> dict[int | str, dict[str, Any
             },
         }
     return out
+
+
+async def flush_or_conflict(db: AsyncSession, message: str) -> None:
+    """Flush; a unique-constraint race becomes a 409 instead of a 500.
+
+    The transaction is then unusable, which is fine: the error ends the request and
+    the request's session rolls back.
+    """
+    try:
+        await db.flush()
+    except IntegrityError as exc:
+        raise Conflict(message) from exc

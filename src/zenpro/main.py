@@ -41,13 +41,17 @@ from zenpro.kit import logging as zlogging
 from zenpro.kit.cache import EpochCache
 from zenpro.kit.db import make_engine, make_sessionmaker
 from zenpro.kit.memory import tune_malloc
+from zenpro.kit.metrics import MetricsMiddleware
 from zenpro.kit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from zenpro.kit.migrate import head_revision
 from zenpro.kit.prefix import API_PREFIX, RestorePrefix, StripPrefix
 from zenpro.kit.request_limits import MAX_HEADER_BYTES, MAX_TARGET_BYTES, RequestLimitsMiddleware
 from zenpro.kit.routing import MethodTable, ShadowedPaths, method_not_allowed, route_path
 from zenpro.machine import endpoints as machine
-from zenpro.ops import router as ops_router
+from zenpro.models import CacheEpoch
+from zenpro.models.epochs import RULES as EPOCH_RULES
+from zenpro.ops import metrics as ops_metrics
+from zenpro.ops.health import router as ops_router
 from zenpro.organizations import endpoints as organizations
 from zenpro.rbac import endpoints as rbac
 from zenpro.roles import endpoints as roles
@@ -215,7 +219,7 @@ def _telemetry(enabled: bool) -> TelemetryConfig | None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    epoch_cache.install()
+    epoch_cache.install(EPOCH_RULES, CacheEpoch)
     tune_malloc()
     audit.install()
     zlogging.configure(settings.log_format, settings.log_level)
@@ -261,7 +265,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The fast lane sees requests after the rate limiter, metrics and body cap.
     app.state.fastlane_served = 0  # answers given by the fast lane (tests read it)
     app.add_middleware(FastLane, state=app.state)
-    ratelimit.install(app, settings)
+    metrics = ops_metrics.setup(app)
+    ratelimit.install(app, settings, metrics)
+    # Outside the limiter: its answers (429) are counted too.
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         # Off unless configured: only the listed origins, with credentials. Outside the body

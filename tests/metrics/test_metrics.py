@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from tests.ratelimit.conftest import AppFactory, client_for
-from zenpro.metrics import Metrics, cache_event
+from zenpro.kit.metrics import Metrics, cache_event
 
 
 async def test_request_counter_by_route_template(make_app: AppFactory) -> None:

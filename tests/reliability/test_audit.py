@@ -99,7 +99,7 @@ async def test_failed_and_rolled_back_requests_leave_no_event(
     )
     assert r.status_code == 409
     r = await client.post(
-        "/teams", json={"name": "Bad Name", "organization_id": org["id"]}, headers=alice_headers
+        "/teams", json={"name": "Bad\tName", "organization_id": org["id"]}, headers=alice_headers
     )
     assert r.status_code == 422
     r = await client.patch(

@@ -17,8 +17,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from zenpro.audit import repository as repo
 from zenpro.audit.schemas import AuditEventRead
 from zenpro.auth.deps import Superuser
+from zenpro.deps import DB
 from zenpro.errors import Forbidden, NotAuthenticated, NotFound, error_responses
-from zenpro.kit.deps import DB
 from zenpro.kit.pagination import Page, fetch_page, set_page_headers
 from zenpro.kit.schemas import IsoTime
 from zenpro.models import AuditEvent

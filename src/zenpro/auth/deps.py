@@ -14,8 +14,8 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 
 from zenpro.auth import service
 from zenpro.auth.principal import Kind, Principal
+from zenpro.deps import DB
 from zenpro.errors import Forbidden, NotAuthenticated
-from zenpro.kit.deps import DB
 
 COOKIE_NAME = "zenpro_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

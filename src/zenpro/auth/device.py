@@ -20,9 +20,9 @@ from zenpro.auth.principal import Kind, Principal
 from zenpro.auth.schemas import DeviceAuthorization, DeviceRead
 from zenpro.authz.checker import load_grants
 from zenpro.authz.guards import Public
+from zenpro.deps import DB, AppSettings
 from zenpro.errors import BadRequest, Forbidden, NotAuthenticated, NotFound, error_responses
 from zenpro.kit.db import utcnow
-from zenpro.kit.deps import DB, AppSettings
 from zenpro.kit.net import client_ip
 from zenpro.kit.schemas import Empty
 from zenpro.models import Device, Workspace

@@ -16,9 +16,9 @@ from zenpro.auth.principal import Principal
 from zenpro.auth.schemas import OAuthError, SessionRead, TokenResponse
 from zenpro.authz.guards import Public
 from zenpro.config import Settings
+from zenpro.deps import DB, AppSettings
 from zenpro.errors import Forbidden, NotAuthenticated, NotFound, error_responses
 from zenpro.kit.db import utcnow
-from zenpro.kit.deps import DB, AppSettings
 from zenpro.kit.net import client_ip
 from zenpro.kit.schemas import Empty
 from zenpro.ratelimit import forms

@@ -22,9 +22,8 @@ from zenpro.auth import repository as repo
 from zenpro.auth.principal import Credential, Principal
 from zenpro.auth.schemas import APIKeyCreate, APIKeyRotate, APIKeyUpdate
 from zenpro.auth.secrets import API_KEY_PREFIX, hash_secret, hint, new_secret
-from zenpro.errors import NotFound
+from zenpro.errors import NotFound, flush_or_conflict
 from zenpro.kit.db import utcnow
-from zenpro.kit.repository import flush_or_conflict
 from zenpro.models import APIKey
 
 

@@ -20,8 +20,8 @@ from zenpro.auth.endpoints import (
     set_session_cookie,
 )
 from zenpro.authz.guards import Public
+from zenpro.deps import DB, AppSettings
 from zenpro.errors import NotAuthenticated
-from zenpro.kit.deps import DB, AppSettings
 from zenpro.kit.net import client_ip
 from zenpro.ratelimit import forms
 

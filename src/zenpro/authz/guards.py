@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zenpro.auth import deps as auth_deps
 from zenpro.auth.principal import Principal
 from zenpro.authz.checker import Grants, load_grants
+from zenpro.deps import DB
 from zenpro.errors import Forbidden, NotFound
-from zenpro.kit.deps import DB
 
 GUARD_MARK = "__zenpro_guard__"
 T = TypeVar("T")

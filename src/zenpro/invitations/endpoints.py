@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response
 
 from zenpro.authz.guards import Authenticated
+from zenpro.deps import DB, AppSettings
 from zenpro.errors import (
     BadRequest,
     Conflict,
@@ -24,7 +25,6 @@ from zenpro.errors import (
 from zenpro.invitations import service
 from zenpro.invitations.notifier import Notifier, get_notifier
 from zenpro.invitations.schemas import InvitationCreate, InvitationRead
-from zenpro.kit.deps import DB, AppSettings
 from zenpro.kit.pagination import Page, fetch_page, set_page_headers
 from zenpro.kit.schemas import Empty
 from zenpro.models import Invitation

@@ -32,47 +32,17 @@ from sqlalchemy import event, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
-from zenpro.metrics import cache_event
+from zenpro.kit.metrics import cache_event
 
 AUTH = "auth"
 GRANTS = "grants"
 EPOCHS = (AUTH, GRANTS)
 
-# table -> (epochs it affects, whether an INSERT affects them, UPDATE columns that do not)
-_RULES: dict[str, tuple[frozenset[str], bool, frozenset[str]]] = {
-    "tokens": (frozenset({AUTH}), False, frozenset({"last_used"})),
-    "api_keys": (frozenset({AUTH}), False, frozenset({"last_used", "updated"})),
-    "devices": (frozenset({AUTH}), False, frozenset({"last_poll"})),
-    "users": (frozenset({AUTH, GRANTS}), False, frozenset({"updated"})),
-    "workspaces": (
-        frozenset({AUTH, GRANTS}),
-        False,
-        frozenset(
-            {
-                "usage_counts",
-                "server_url",
-                "server_version",
-                "status_updated",
-                "updated",
-                "display_name",
-                "description",
-                "logo_url",
-                "enrollment_key_hash",
-            }
-        ),
-    ),
-    "organizations": (
-        frozenset({GRANTS}),
-        False,
-        frozenset({"display_name", "description", "logo_url", "updated", "name"}),
-    ),
-    "role_assignments": (frozenset({GRANTS}), True, frozenset()),
-    "role_permissions": (frozenset({GRANTS}), True, frozenset()),
-    "roles": (frozenset({GRANTS}), True, frozenset({"updated", "description", "name"})),
-    "team_members": (frozenset({GRANTS}), True, frozenset()),
-    "teams": (frozenset({GRANTS}), True, frozenset({"updated", "description", "name"})),
-    "shares": (frozenset({GRANTS}), True, frozenset()),
-}
+# table -> (epochs it affects, whether an INSERT affects them, UPDATE columns that do not);
+# the domain's rules are handed to install() (they live with the models: models/epochs.py).
+Rule = tuple[frozenset[str], bool, frozenset[str]]
+_RULES: dict[str, Rule] = {}
+_EPOCH_MODEL: Any = None  # the ORM class of the counters table (name, value)
 _PENDING = "zenpro_epochs_to_bump"
 _SNAPSHOT = "zenpro_epochs_seen"
 _COMMITTING = "zenpro_epochs_committing"
@@ -384,12 +354,11 @@ def _before_commit(session: Session) -> None:
     if not pending:
         return
     session.info[_COMMITTING] = pending
-    from zenpro.models import CacheEpoch
-
+    counters = _EPOCH_MODEL
     # A fixed order keeps two writers from deadlocking on the counter rows.
     for name in sorted(pending):
         session.execute(
-            update(CacheEpoch).where(CacheEpoch.name == name).values(value=CacheEpoch.value + 1)
+            update(counters).where(counters.name == name).values(value=counters.value + 1)
         )
     if session.get_bind().dialect.name == "postgresql":
         # Delivered to every listening instance when (and only if) this transaction commits:
@@ -411,8 +380,13 @@ def _after_rollback(session: Session) -> None:
     session.info.pop(_COMMITTING, None)
 
 
-def install() -> None:
-    """Register the bump hooks once for every Session."""
+def install(rules: dict[str, Rule], counters: Any) -> None:
+    """Register the bump hooks once for every Session: ``rules`` say which table's writes
+    move which epochs, ``counters`` is the ORM class of the epoch table."""
+    global _EPOCH_MODEL
+    _RULES.clear()
+    _RULES.update(rules)
+    _EPOCH_MODEL = counters
     if not event.contains(Session, "after_flush", _after_flush):
         event.listen(Session, "after_flush", _after_flush)
         event.listen(Session, "do_orm_execute", _on_execute)

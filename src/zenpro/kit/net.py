@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import Protocol
 
 from starlette.types import Scope
 
-from zenpro.config import Settings
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-def client_ip(scope: Scope, settings: Settings) -> str:
+class Proxies(Protocol):
+    """What client_ip needs of the settings: the networks of trusted proxies."""
+
+    @property
+    def trusted_networks(self) -> list[Network]: ...
+
+
+def client_ip(scope: Scope, settings: Proxies) -> str:
     peer = scope.get("client")
     ip = peer[0] if peer else "unknown"
     networks = settings.trusted_networks
@@ -41,7 +49,7 @@ def _valid(ip: str) -> bool:
     return True
 
 
-def _in(ip: str, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+def _in(ip: str, networks: list[Network]) -> bool:
     try:
         addr = ipaddress.ip_address(ip)
     except ValueError:

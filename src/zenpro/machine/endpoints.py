@@ -14,6 +14,7 @@ from fastapi import APIRouter, Header, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from zenpro.auth.deps import CurrentPrincipal, CurrentUser, WorkspaceMachine
+from zenpro.deps import DB, AppSettings
 from zenpro.errors import (
     BadRequest,
     Forbidden,
@@ -22,7 +23,6 @@ from zenpro.errors import (
     SubscriptionLimit,
     error_responses,
 )
-from zenpro.kit.deps import DB, AppSettings
 from zenpro.machine import service
 from zenpro.users.schemas import UserRead
 

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from zenpro.authz.guards import Authenticated
+from zenpro.deps import DB, AppSettings
 from zenpro.errors import (
     Conflict,
     Forbidden,
@@ -16,7 +17,6 @@ from zenpro.errors import (
     SubscriptionLimit,
     error_responses,
 )
-from zenpro.kit.deps import DB, AppSettings
 from zenpro.kit.pagination import Page, fetch_page, set_page_headers
 from zenpro.kit.schemas import Empty
 from zenpro.models import Organization

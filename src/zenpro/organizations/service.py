@@ -12,9 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zenpro.authz.guards import Access
 from zenpro.authz.vocabulary import ORG_ADMIN_ID
 from zenpro.config import Settings
-from zenpro.errors import Conflict, Forbidden, NotFound, SubscriptionLimit
+from zenpro.errors import Conflict, Forbidden, NotFound, SubscriptionLimit, flush_or_conflict
 from zenpro.kit.pagination import PageParams, fetch_sections
-from zenpro.kit.repository import flush_or_conflict
 from zenpro.models import Organization, Role, RoleAssignment
 from zenpro.organizations import repository as repo
 from zenpro.organizations.schemas import (

@@ -11,8 +11,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from zenpro import metrics as zmetrics
 from zenpro.config import Settings
+from zenpro.kit.metrics import Metrics
 from zenpro.ratelimit.forms import LoginFormGuard
 from zenpro.ratelimit.middleware import RateLimitMiddleware
 from zenpro.ratelimit.policies import Policies
@@ -21,14 +21,12 @@ from zenpro.ratelimit.storage import Limiter, make_storage
 __all__ = ["install"]
 
 
-def install(app: FastAPI, settings: Settings) -> None:
-    """Add ``/metrics``, the login-form guard, the rate-limit middleware outside it and,
-    outside both, the metrics middleware.
+def install(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
+    """Add the login-form guard and the rate-limit middleware outside it.
 
     The guard is installed with rate limiting off too: refusing login forms that two
     parsers could read differently is not a matter of budget (``ratelimit.forms``).
     """
-    metrics = zmetrics.setup(app)
     policies = Policies.from_settings(settings)  # a bad limit stops the start, on or off
     app.add_middleware(LoginFormGuard)
     if settings.ratelimit_enabled:
@@ -44,7 +42,6 @@ def install(app: FastAPI, settings: Settings) -> None:
             state=app.state,
         )
         _close_on_shutdown(app, limiter)
-    app.add_middleware(zmetrics.MetricsMiddleware, metrics=metrics)
 
 
 def _close_on_shutdown(app: FastAPI, limiter: Limiter) -> None:

@@ -24,8 +24,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from zenpro.auth.service import cached_principal
 from zenpro.config import Settings
+from zenpro.kit.metrics import Metrics
 from zenpro.kit.net import client_ip
-from zenpro.metrics import Metrics
 from zenpro.ratelimit import forms, keys
 from zenpro.ratelimit.policies import Policies, Policy
 from zenpro.ratelimit.storage import Check, Limiter, Outcome

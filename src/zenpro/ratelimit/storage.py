@@ -24,7 +24,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from zenpro.config import Settings
-from zenpro.metrics import Metrics
+from zenpro.kit.metrics import Metrics
 from zenpro.ratelimit.policies import Policy
 
 log = logging.getLogger("zenpro.ratelimit")

@@ -13,8 +13,8 @@ from zenpro.auth.principal import Principal
 from zenpro.authz import resources as res
 from zenpro.authz.guards import Authenticated
 from zenpro.authz.vocabulary import CONTROL_ACTIONS, CONTROL_TYPES, WORKSPACE_ACTIONS
+from zenpro.deps import DB
 from zenpro.errors import Forbidden, NotAuthenticated, NotFound, error_responses
-from zenpro.kit.deps import DB
 from zenpro.kit.schemas import Empty
 from zenpro.models import Workspace
 from zenpro.rbac import repository as repo

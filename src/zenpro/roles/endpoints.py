@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from zenpro.authz.granting import Scope
 from zenpro.authz.guards import Authenticated
 from zenpro.authz.vocabulary import Level
+from zenpro.deps import DB
 from zenpro.errors import (
     Conflict,
     Forbidden,
@@ -18,7 +19,6 @@ from zenpro.errors import (
     error_responses,
     invalid_query,
 )
-from zenpro.kit.deps import DB
 from zenpro.kit.pagination import Page, fetch_page, set_page_headers
 from zenpro.kit.schemas import Empty
 from zenpro.models import Role, RoleAssignment

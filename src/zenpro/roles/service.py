@@ -15,9 +15,15 @@ from zenpro.authz.checker import load_user_grants
 from zenpro.authz.granting import Scope
 from zenpro.authz.guards import Access
 from zenpro.authz.vocabulary import ORG_ADMIN_ID, WORKSPACE_ADMIN_ID, Level
-from zenpro.errors import BadRequest, Conflict, Forbidden, NotFound, invalid_query
+from zenpro.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    flush_or_conflict,
+    invalid_query,
+)
 from zenpro.kit.db import utcnow
-from zenpro.kit.repository import flush_or_conflict
 from zenpro.models import Organization, Role, RoleAssignment
 from zenpro.models.role_alias import alias_id
 from zenpro.roles import repository as repo

@@ -20,6 +20,7 @@ from zenpro.auth.schemas import (
     APIKeyWithSecret,
 )
 from zenpro.authz.guards import Scoped
+from zenpro.deps import DB
 from zenpro.errors import (
     BadRequest,
     Conflict,
@@ -28,7 +29,6 @@ from zenpro.errors import (
     NotFound,
     error_responses,
 )
-from zenpro.kit.deps import DB
 from zenpro.kit.schemas import Empty
 from zenpro.models import APIKey, Organization, User
 from zenpro.organizations.deps import org_guard

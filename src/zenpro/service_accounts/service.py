@@ -17,9 +17,8 @@ from zenpro.authz import granting
 from zenpro.authz.checker import load_user_grants
 from zenpro.authz.guards import Access
 from zenpro.authz.vocabulary import ORG_MEMBER_ID
-from zenpro.errors import Conflict, NotFound
+from zenpro.errors import Conflict, NotFound, flush_or_conflict
 from zenpro.kit.db import utcnow
-from zenpro.kit.repository import flush_or_conflict
 from zenpro.models import RoleAssignment, User
 from zenpro.rbac import repository as rbac_repo
 from zenpro.rbac import service as rbac

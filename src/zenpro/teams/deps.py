@@ -12,8 +12,8 @@ from typing import Annotated
 from fastapi import Depends
 
 from zenpro.authz.guards import Authenticated, Scoped, Target, guard, parse_uuid
+from zenpro.deps import DB
 from zenpro.errors import Forbidden, NotFound
-from zenpro.kit.deps import DB
 from zenpro.models import Team
 from zenpro.teams import repository as repo
 from zenpro.teams.service import can_see

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from zenpro.authz.guards import Authenticated
+from zenpro.deps import DB
 from zenpro.errors import (
     Conflict,
     Forbidden,
@@ -16,7 +17,6 @@ from zenpro.errors import (
     error_responses,
     invalid_query,
 )
-from zenpro.kit.deps import DB
 from zenpro.kit.pagination import Page, fetch_page, set_page_headers
 from zenpro.kit.schemas import Empty
 from zenpro.models import Team

@@ -10,9 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zenpro.authz import granting
 from zenpro.authz.checker import load_team_grants
 from zenpro.authz.guards import Access
-from zenpro.errors import Conflict, Forbidden, NotFound
+from zenpro.errors import Conflict, Forbidden, NotFound, flush_or_conflict
 from zenpro.kit.pagination import PageParams
-from zenpro.kit.repository import flush_or_conflict
 from zenpro.models import Team, TeamMember
 from zenpro.organizations import repository as org_repo
 from zenpro.rbac import repository as rbac_repo

@@ -17,8 +17,8 @@ from zenpro.auth.schemas import (
     APIKeyUpdate,
     APIKeyWithSecret,
 )
+from zenpro.deps import DB
 from zenpro.errors import BadRequest, Forbidden, NotAuthenticated, NotFound, error_responses
-from zenpro.kit.deps import DB
 from zenpro.kit.schemas import Empty
 from zenpro.models import APIKey
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from pydantic import ValidationError
 
 from zenpro.auth.deps import CurrentUser, OptionalPrincipal, Superuser
+from zenpro.deps import DB
 from zenpro.errors import (
     BadRequest,
     Conflict,
@@ -17,7 +18,6 @@ from zenpro.errors import (
     NotFound,
     error_responses,
 )
-from zenpro.kit.deps import DB
 from zenpro.kit.pagination import Page, fetch_page, set_page_headers
 from zenpro.kit.schemas import Empty
 from zenpro.models import User

@@ -11,9 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zenpro.auth import repository as auth_repo
 from zenpro.auth.passwords import hash_password, verify_password
 from zenpro.auth.principal import Principal
-from zenpro.errors import BadRequest, Conflict, Forbidden, NotAuthenticated, NotFound
+from zenpro.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotAuthenticated,
+    NotFound,
+    flush_or_conflict,
+)
 from zenpro.kit.cache import AUTH, cached
-from zenpro.kit.repository import flush_or_conflict
 from zenpro.models import User
 from zenpro.users import repository as repo
 from zenpro.users.schemas import UserCreate, UserRead, UserUpdateAdmin, UserUpdateMe

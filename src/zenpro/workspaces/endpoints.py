@@ -10,8 +10,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from zenpro.authz.guards import Authenticated
+from zenpro.deps import DB, AppSettings
 from zenpro.errors import Conflict, Forbidden, NotAuthenticated, NotFound, error_responses
-from zenpro.kit.deps import DB, AppSettings
 from zenpro.kit.pagination import Page, fetch_page, set_page_headers
 from zenpro.kit.schemas import Empty
 from zenpro.models import Workspace

@@ -14,9 +14,8 @@ from zenpro.authz.checker import Grants
 from zenpro.authz.guards import Access
 from zenpro.authz.vocabulary import WORKSPACE_ADMIN_ID, Level
 from zenpro.config import Settings
-from zenpro.errors import Conflict, Forbidden, NotFound
+from zenpro.errors import Conflict, Forbidden, NotFound, flush_or_conflict
 from zenpro.kit.pagination import PageParams, fetch_page
-from zenpro.kit.repository import flush_or_conflict
 from zenpro.models import Organization, RoleAssignment, User, Workspace
 from zenpro.organizations import repository as org_repo
 from zenpro.organizations.schemas import MemberRead, RoleRef
