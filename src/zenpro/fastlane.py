@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from zenpro.auth.principal import Kind, Principal
+from zenpro.auth.principal import MachinePrincipal, UserPrincipal
 from zenpro.auth.service import cached_principal
 from zenpro.authz import resources as res
 from zenpro.authz.checker import Grants
@@ -107,11 +107,11 @@ def _answer(route: str, cache: EpochCache, scope: Scope, body: bytes) -> Answer:
     if principal is None:
         return None
     if route == "me":
-        if principal.kind is Kind.workspace or principal.user_id is None:
+        if not isinstance(principal, UserPrincipal):
             return None
         me: bytes | None = cache.get(AUTH, ("me", principal.user_id))
         return me
-    if principal.kind is not Kind.workspace or principal.workspace_id is None:
+    if not isinstance(principal, MachinePrincipal):
         return None
     params = _query(scope)
     if params is None:
@@ -154,7 +154,7 @@ def _flat_json(body: bytes) -> Any:
 
 
 def _check(
-    cache: EpochCache, machine: Principal, user_id: uuid.UUID, action: str, body: bytes
+    cache: EpochCache, machine: MachinePrincipal, user_id: uuid.UUID, action: str, body: bytes
 ) -> Answer:
     resources = _flat_json(body)
     if not isinstance(resources, list) or not all(isinstance(r, str) for r in resources):
@@ -163,7 +163,6 @@ def _check(
         return None
     parsed = [res.parse(r) for r in resources]
     grants = _grants(cache, user_id)
-    assert machine.workspace_id is not None
     shared: rbac.ShareSet | None = frozenset()
     if grants is not None and rbac.needs_shares(parsed, grants):
         shared = _shares(cache, machine.workspace_id, user_id)
@@ -174,11 +173,10 @@ def _check(
 
 
 def _allowed(
-    cache: EpochCache, machine: Principal, user_id: uuid.UUID, action: str, resource: str
+    cache: EpochCache, machine: MachinePrincipal, user_id: uuid.UUID, action: str, resource: str
 ) -> Answer:
     target = res.parse(resource, allow_id=False)
     grants = _grants(cache, user_id)
-    assert machine.workspace_id is not None
     if grants is None:
         return None
     shared: rbac.ShareSet | None = frozenset()

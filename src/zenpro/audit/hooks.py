@@ -25,6 +25,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter
 from sqlalchemy.sql.visitors import iterate
 
+from zenpro.auth.principal import Principal
 from zenpro.kit.db import utcnow
 from zenpro.kit.net import client_ip
 
@@ -78,12 +79,11 @@ def _actor(session: Session) -> dict[str, Any]:
     request = session.info.get(REQUEST)
     if request is None:
         return {"actor_type": "system", "actor_id": None, "ip": None, "request_id": None}
-    principal = getattr(request.state, "principal", None)
+    principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None:
         kind, actor_id = "anonymous", None
     else:
-        kind = str(principal.kind)
-        actor_id = principal.user_id or principal.workspace_id
+        kind, actor_id = str(principal.kind), principal.actor_id
     settings = request.app.state.settings
     return {
         "actor_type": kind,

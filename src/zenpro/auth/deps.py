@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from zenpro.auth import service
-from zenpro.auth.principal import Kind, Principal
+from zenpro.auth.principal import Kind, MachinePrincipal, Principal, UserPrincipal
 from zenpro.deps import DB
 from zenpro.errors import Forbidden, NotAuthenticated
 
@@ -74,19 +74,25 @@ async def get_principal(
     return principal
 
 
-async def get_user_principal(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
-    if not principal.is_user:
+async def get_user_principal(
+    principal: Annotated[Principal, Depends(get_principal)],
+) -> UserPrincipal:
+    if not isinstance(principal, UserPrincipal):
         raise Forbidden("This endpoint is for users and service accounts, not workspaces")
     return principal
 
 
-async def get_human(principal: Annotated[Principal, Depends(get_user_principal)]) -> Principal:
+async def get_human(
+    principal: Annotated[UserPrincipal, Depends(get_user_principal)],
+) -> UserPrincipal:
     if principal.kind is not Kind.user:
         raise Forbidden("Service accounts cannot do this")
     return principal
 
 
-async def get_superuser(principal: Annotated[Principal, Depends(get_user_principal)]) -> Principal:
+async def get_superuser(
+    principal: Annotated[UserPrincipal, Depends(get_user_principal)],
+) -> UserPrincipal:
     if not principal.is_superuser:
         raise Forbidden("Only a superuser may do this")
     return principal
@@ -94,15 +100,15 @@ async def get_superuser(principal: Annotated[Principal, Depends(get_user_princip
 
 async def get_workspace_machine(
     principal: Annotated[Principal, Depends(get_principal)],
-) -> Principal:
-    if principal.kind is not Kind.workspace:
+) -> MachinePrincipal:
+    if not isinstance(principal, MachinePrincipal):
         raise Forbidden("Only a workspace server (machine token) may call this")
     return principal
 
 
 OptionalPrincipal = Annotated[Principal | None, Depends(get_optional_principal)]
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
-CurrentUser = Annotated[Principal, Depends(get_user_principal)]
-CurrentHuman = Annotated[Principal, Depends(get_human)]
-Superuser = Annotated[Principal, Depends(get_superuser)]
-WorkspaceMachine = Annotated[Principal, Depends(get_workspace_machine)]
+CurrentUser = Annotated[UserPrincipal, Depends(get_user_principal)]
+CurrentHuman = Annotated[UserPrincipal, Depends(get_human)]
+Superuser = Annotated[UserPrincipal, Depends(get_superuser)]
+WorkspaceMachine = Annotated[MachinePrincipal, Depends(get_workspace_machine)]

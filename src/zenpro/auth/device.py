@@ -16,7 +16,7 @@ from zenpro.auth import repository as repo
 from zenpro.auth.deps import CurrentHuman, OptionalPrincipal
 from zenpro.auth.endpoints import NO_STORE
 from zenpro.auth.pages import render
-from zenpro.auth.principal import Kind, Principal
+from zenpro.auth.principal import Kind, UserPrincipal
 from zenpro.auth.schemas import DeviceAuthorization, DeviceRead
 from zenpro.authz.checker import load_grants
 from zenpro.authz.guards import Public
@@ -77,7 +77,7 @@ def _login_redirect(request: Request) -> RedirectResponse:
     )
 
 
-async def _choices(db: DB, principal: Principal) -> list[Workspace]:
+async def _choices(db: DB, principal: UserPrincipal) -> list[Workspace]:
     if principal.is_superuser:
         return await repo.live_workspaces(db, None)
     grants = await load_grants(db, principal)
@@ -148,7 +148,7 @@ async def verify_page(
         str | None, Query(max_length=255, description="Workspace name or id.")
     ] = None,
 ) -> Response:
-    if principal is None or principal.kind is not Kind.user:
+    if not isinstance(principal, UserPrincipal) or principal.kind is not Kind.user:
         return _login_redirect(request)
     return _verify_form(user_code, await _choices(db, principal), workspace)
 
@@ -173,9 +173,8 @@ async def verify_submit(
     action: Annotated[str, Form(max_length=16)],
     workspace_id: Annotated[str | None, Form(max_length=64)] = None,
 ) -> Response:
-    if principal is None or principal.kind is not Kind.user:
+    if not isinstance(principal, UserPrincipal) or principal.kind is not Kind.user:
         return _login_redirect(request)
-    assert principal.user_id is not None
     choices = await _choices(db, principal)
     device = await devices.pending(db, user_code)
     if device is None:
@@ -209,7 +208,6 @@ async def verify_submit(
     responses=error_responses(NotAuthenticated, Forbidden),
 )
 async def list_my_devices(db: DB, actor: CurrentHuman) -> list[Device]:
-    assert actor.user_id is not None
     return await devices.list_mine(db, actor.user_id)
 
 
@@ -222,6 +220,5 @@ async def list_my_devices(db: DB, actor: CurrentHuman) -> list[Device]:
     responses=error_responses(NotAuthenticated, Forbidden, NotFound),
 )
 async def revoke_my_device(db: DB, actor: CurrentHuman, device_id: uuid.UUID) -> Empty:
-    assert actor.user_id is not None
     await devices.revoke(db, actor.user_id, device_id)
     return Empty()

@@ -246,7 +246,6 @@ def _session_read(token: object, actor: Principal) -> SessionRead:
     responses=error_responses(NotAuthenticated, Forbidden),
 )
 async def list_sessions(db: DB, actor: CurrentUser) -> list[SessionRead]:
-    assert actor.user_id is not None
     tokens = await repo.user_sessions(db, actor.user_id, utcnow())
     return [_session_read(t, actor) for t in tokens]
 
@@ -259,7 +258,6 @@ async def list_sessions(db: DB, actor: CurrentUser) -> list[SessionRead]:
     responses=error_responses(NotAuthenticated, Forbidden, NotFound),
 )
 async def revoke_session(db: DB, actor: CurrentUser, session_id: uuid.UUID) -> Empty:
-    assert actor.user_id is not None
     token = await repo.get_user_token(db, actor.user_id, session_id)
     if token is None:
         raise NotFound(f"Session {session_id} not found")

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro.auth import repository as repo
-from zenpro.auth.principal import Credential, Principal
+from zenpro.auth.principal import Credential, UserPrincipal
 from zenpro.auth.schemas import APIKeyCreate, APIKeyRotate, APIKeyUpdate
 from zenpro.auth.secrets import API_KEY_PREFIX, hash_secret, hint, new_secret
 from zenpro.errors import NotFound, flush_or_conflict
@@ -44,7 +44,7 @@ class Source:
     expires: datetime | None = None
 
     @classmethod
-    def of(cls, principal: Principal) -> Source:
+    def of(cls, principal: UserPrincipal) -> Source:
         if not principal.is_delegated:
             return cls()
         key_id = principal.api_key_id if principal.credential is Credential.api_key else None

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import ClassVar
 
 
 class Kind(StrEnum):
@@ -23,12 +24,13 @@ class Credential(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Principal:
-    kind: Kind
+class UserPrincipal:
+    """A user or a service account, through any of its credentials."""
+
+    kind: Kind  # Kind.user or Kind.service_account
     credential: Credential
-    user_id: uuid.UUID | None = None
-    workspace_id: uuid.UUID | None = None
-    organization_id: uuid.UUID | None = None  # service accounts and workspaces
+    user_id: uuid.UUID
+    organization_id: uuid.UUID | None = None  # a service account's organization
     is_superuser: bool = False
     token_id: uuid.UUID | None = None
     api_key_id: uuid.UUID | None = None
@@ -38,11 +40,33 @@ class Principal:
     expires: datetime | None = None
 
     @property
+    def actor_id(self) -> uuid.UUID:
+        """Who acts, as the audit trail records it."""
+        return self.user_id
+
+    @property
     def is_delegated(self) -> bool:
         """Acting through a credential other than a browser or password session: what it
         mints descends from it (ends with it, expires no later)."""
         return self.credential in (Credential.api, Credential.device, Credential.api_key)
 
+
+@dataclass(frozen=True, slots=True)
+class MachinePrincipal:
+    """A workspace server, through its machine token."""
+
+    workspace_id: uuid.UUID
+    organization_id: uuid.UUID
+    token_id: uuid.UUID | None = None
+    expires: datetime | None = None
+    kind: ClassVar[Kind] = Kind.workspace
+    credential: ClassVar[Credential] = Credential.machine
+    is_superuser: ClassVar[bool] = False
+
     @property
-    def is_user(self) -> bool:
-        return self.kind in (Kind.user, Kind.service_account)
+    def actor_id(self) -> uuid.UUID:
+        """Who acts, as the audit trail records it."""
+        return self.workspace_id
+
+
+Principal = UserPrincipal | MachinePrincipal

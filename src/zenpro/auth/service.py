@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro.auth import repository as repo
 from zenpro.auth.passwords import verify_password
-from zenpro.auth.principal import Credential, Kind, Principal
+from zenpro.auth.principal import Credential, Kind, MachinePrincipal, Principal, UserPrincipal
 from zenpro.auth.secrets import (
     API_KEY_PREFIX,
     MACHINE_PREFIX,
@@ -132,8 +132,8 @@ def _token_alive(token: Token, now: datetime) -> bool:
     return True
 
 
-def _user_principal(user: User, credential: Credential, **extra: object) -> Principal:
-    return Principal(
+def _user_principal(user: User, credential: Credential, **extra: object) -> UserPrincipal:
+    return UserPrincipal(
         kind=Kind.service_account if user.is_service_account else Kind.user,
         credential=credential,
         user_id=user.id,
@@ -240,10 +240,8 @@ async def _resolve_uncached(db: AsyncSession, raw: str, digest: str, via_cookie:
     if raw.startswith(API_KEY_PREFIX) and not via_cookie:
         key, key_owner = await resolve_api_key(db, raw)
         expires = key_expiry(key, digest)
-        principal = _user_principal(
-            key_owner, Credential.api_key, api_key_id=key.id, expires=expires
-        )
-        return _Cached(principal, expires, None, key.last_used, key.id, is_key=True)
+        by_key = _user_principal(key_owner, Credential.api_key, api_key_id=key.id, expires=expires)
+        return _Cached(by_key, expires, None, key.last_used, key.id, is_key=True)
     found = await repo.token_with_owner(db, digest)
     now = utcnow()
     if found is None or not _token_alive(found[0], now):
@@ -252,6 +250,7 @@ async def _resolve_uncached(db: AsyncSession, raw: str, digest: str, via_cookie:
     if now - token.last_used > TOUCH_EVERY:
         await repo.touch_token(db, token.id, now)
         token.last_used = now
+    principal: Principal
     if workspace is not None:
         principal = _workspace_principal(token, workspace)
     elif user is None or not user.is_active:
@@ -268,17 +267,16 @@ async def _resolve_uncached(db: AsyncSession, raw: str, digest: str, via_cookie:
     return _Cached(principal, token.expires, idle, token.last_used, token.id, is_key=False)
 
 
-def _workspace_principal(token: Token, workspace: Workspace) -> Principal:
+def _workspace_principal(token: Token, workspace: Workspace) -> MachinePrincipal:
     off = ("deleted", "deactivated")
     if workspace.status in off or workspace.desired_state in off:
         # desired_state too: a deactivation acts at once, before the reconciler runs
         raise NotAuthenticated(f"Workspace {workspace.name} is deactivated or deleted")
-    return Principal(
-        kind=Kind.workspace,
-        credential=Credential.machine,
+    return MachinePrincipal(
         workspace_id=workspace.id,
         organization_id=workspace.organization_id,
         token_id=token.id,
+        expires=token.expires,
     )
 
 
@@ -341,7 +339,7 @@ async def login_machine(
     )
 
 
-async def api_token(db: AsyncSession, principal: Principal) -> Issued:
+async def api_token(db: AsyncSession, principal: UserPrincipal) -> Issued:
     """``GET /auth/api_token``: a one-hour token for the caller, for scripts. It descends
     from the credential of the request (session, device or API token, or a key): ending
     that ends this token, and it never outlives it."""

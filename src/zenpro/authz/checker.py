@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Row, Uuid, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zenpro.auth.principal import Credential, Kind, Principal
+from zenpro.auth.principal import Credential, Kind, UserPrincipal
 from zenpro.authz.resources import Resource
 from zenpro.authz.vocabulary import Level, Pair
 from zenpro.kit.cache import GRANTS, cached
@@ -161,7 +161,7 @@ class Grants:
         return self.superuser or workspace_id in self.member_workspaces
 
 
-async def load_grants(db: AsyncSession, principal: Principal) -> Grants:
+async def load_grants(db: AsyncSession, principal: UserPrincipal) -> Grants:
     """A user's grants: from the ``grants`` cache, else two indexed queries (the user's
     scoped roles and memberships, then those roles' permission pairs)."""
     if principal.user_id is None:
@@ -181,7 +181,7 @@ async def _user_grants(db: AsyncSession, user_id: uuid.UUID) -> Grants:
     user = await db.get(User, user_id)
     if user is None or not user.is_active:
         return Grants()
-    principal = Principal(
+    principal = UserPrincipal(
         kind=Kind.service_account if user.is_service_account else Kind.user,
         credential=Credential.api,
         user_id=user.id,
@@ -191,7 +191,7 @@ async def _user_grants(db: AsyncSession, user_id: uuid.UUID) -> Grants:
     return await load_grants(db, principal)
 
 
-async def _load_grants(db: AsyncSession, principal: Principal) -> Grants:
+async def _load_grants(db: AsyncSession, principal: UserPrincipal) -> Grants:
     grants = Grants(superuser=principal.is_superuser)
     if principal.user_id is None:
         return grants

@@ -17,7 +17,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro.auth import deps as auth_deps
-from zenpro.auth.principal import Principal
+from zenpro.auth.principal import UserPrincipal
 from zenpro.authz.checker import Grants, load_grants
 from zenpro.deps import DB
 from zenpro.errors import Forbidden, NotFound
@@ -55,17 +55,18 @@ Public = Depends(public)
 class Access:
     """The caller and everything they hold, loaded once per request."""
 
-    principal: Principal
+    principal: UserPrincipal
     grants: Grants
 
     @property
     def user_id(self) -> uuid.UUID:
-        assert self.principal.user_id is not None
         return self.principal.user_id
 
 
 async def get_access(
-    request: Request, db: DB, principal: Annotated[Principal, Depends(auth_deps.get_user_principal)]
+    request: Request,
+    db: DB,
+    principal: Annotated[UserPrincipal, Depends(auth_deps.get_user_principal)],
 ) -> Access:
     cached: Access | None = getattr(request.state, "access", None)
     if cached is not None:

@@ -84,7 +84,6 @@ async def workspace_status(
     zenml_server_url: Annotated[str | None, Header(max_length=1024)] = None,
     zenml_server_version: Annotated[str | None, Header(max_length=64)] = None,
 ) -> WorkspaceStatus:
-    assert machine.workspace_id is not None
     ws = await service.record_status(
         db, machine.workspace_id, zenml_server_url, zenml_server_version
     )
@@ -148,5 +147,4 @@ async def usage_event(db: DB, machine: WorkspaceMachine, body: UsageEvent) -> Us
     count = await service.usage_event(
         db, machine, body.organization_id, body.metadata.workspace_id, body.feature, body.total
     )
-    assert machine.workspace_id is not None
     return UsageCounts(workspace_id=machine.workspace_id, feature=body.feature, count=count)

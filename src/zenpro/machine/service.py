@@ -8,7 +8,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zenpro.auth.principal import Kind, Principal
+from zenpro.auth.principal import MachinePrincipal, Principal, UserPrincipal
 from zenpro.authz.checker import load_grants
 from zenpro.config import Settings
 from zenpro.errors import BadRequest, Forbidden, NotFound, SubscriptionLimit
@@ -64,7 +64,7 @@ async def _workspace(db: AsyncSession, raw: str) -> Workspace:
     return ws
 
 
-async def authorize_server(db: AsyncSession, actor: Principal, server_id: str) -> UserRead:
+async def authorize_server(db: AsyncSession, actor: UserPrincipal, server_id: str) -> UserRead:
     """The user a workspace server should log in, if they may use that workspace.
 
     The wire needs 401/403 for "not authorized" and 404 for a server id we do not know
@@ -93,7 +93,7 @@ async def authorize_server(db: AsyncSession, actor: Principal, server_id: str) -
 async def entitlement(
     db: AsyncSession, settings: Settings, actor: Principal, org_id: uuid.UUID, feature: str
 ) -> tuple[int | None, int]:
-    if actor.kind is Kind.workspace:
+    if isinstance(actor, MachinePrincipal):
         if actor.organization_id != org_id:
             raise Forbidden("A workspace may only ask about its own organization")
     elif not (await load_grants(db, actor)).in_org(org_id):
@@ -117,7 +117,7 @@ async def _org_usage(db: AsyncSession, org_id: uuid.UUID, feature: str) -> int:
 
 async def usage_event(
     db: AsyncSession,
-    machine: Principal,
+    machine: MachinePrincipal,
     org_id: uuid.UUID,
     workspace_id: uuid.UUID | None,
     feature: str,

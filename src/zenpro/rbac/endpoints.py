@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse
 
 from zenpro.auth.deps import WorkspaceMachine
-from zenpro.auth.principal import Principal
+from zenpro.auth.principal import MachinePrincipal
 from zenpro.authz import resources as res
 from zenpro.authz.guards import Authenticated
 from zenpro.authz.vocabulary import CONTROL_ACTIONS, CONTROL_TYPES, WORKSPACE_ACTIONS
@@ -26,8 +26,7 @@ MACHINE_ERRORS = (NotAuthenticated, Forbidden)
 MAX_RESOURCES = 1000
 
 
-async def _workspace(db: DB, machine: Principal) -> Workspace:
-    assert machine.workspace_id is not None
+async def _workspace(db: DB, machine: MachinePrincipal) -> Workspace:
     ws = await db.get(Workspace, machine.workspace_id)
     if ws is None:
         raise NotFound("Workspace not found")
@@ -60,7 +59,6 @@ async def check_permissions(
     action: Annotated[str, Query(max_length=32, description="The action to check.")],
     resources: Annotated[list[str], Body(max_length=MAX_RESOURCES)],
 ) -> JSONResponse:
-    assert machine.workspace_id is not None
     answer = await service.check_permissions(db, machine.workspace_id, user_id, action, resources)
     return JSONResponse(answer)  # a plain dict of bools: no response-model validation needed
 
@@ -81,7 +79,6 @@ async def allowed_resource_ids(
     resource: Annotated[str, Query(max_length=100, description="A type-only resource string.")],
     action: Annotated[str, Query(max_length=32, description="The action.")],
 ) -> AllowedIds:
-    assert machine.workspace_id is not None
     return await service.allowed_resource_ids(db, machine.workspace_id, user_id, resource, action)
 
 
@@ -113,7 +110,6 @@ async def delete_resources(
     machine: WorkspaceMachine,
     resources: Annotated[list[str], Query(max_length=MAX_RESOURCES, description="Repeatable.")],
 ) -> Empty:
-    assert machine.workspace_id is not None
     await service.forget_resources(db, machine.workspace_id, resources)
     return Empty()
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body
 
 from zenpro.auth import keys
 from zenpro.auth.deps import CurrentHuman
-from zenpro.auth.principal import Principal
+from zenpro.auth.principal import UserPrincipal
 from zenpro.auth.schemas import (
     APIKeyCreate,
     APIKeyRead,
@@ -26,8 +26,7 @@ router = APIRouter(prefix="/users/me/api_keys", tags=["api keys"])
 AUTH_ERRORS = (NotAuthenticated, Forbidden)
 
 
-def _me(actor: Principal) -> uuid.UUID:
-    assert actor.user_id is not None
+def _me(actor: UserPrincipal) -> uuid.UUID:
     return actor.user_id
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro.auth import repository as auth_repo
 from zenpro.auth.passwords import hash_password, verify_password
-from zenpro.auth.principal import Principal
+from zenpro.auth.principal import Principal, UserPrincipal
 from zenpro.errors import (
     BadRequest,
     Conflict,
@@ -59,7 +59,7 @@ async def _ensure_unique(
 
 
 def list_users(
-    actor: Principal,
+    actor: UserPrincipal,
     *,
     email: str | None,
     username: str | None,
@@ -72,18 +72,16 @@ def list_users(
     )
 
 
-async def get_me(db: AsyncSession, actor: Principal) -> User:
-    assert actor.user_id is not None
+async def get_me(db: AsyncSession, actor: UserPrincipal) -> User:
     user = await repo.get(db, actor.user_id)
     if user is None:
         raise NotFound("Your user no longer exists")
     return user
 
 
-async def me_json(db: AsyncSession, actor: Principal) -> bytes:
+async def me_json(db: AsyncSession, actor: UserPrincipal) -> bytes:
     """The caller's user as JSON bytes, from the ``auth`` cache when possible (every
     write to a user moves that epoch): the hot ``GET /users/me`` costs no query on a hit."""
-    assert actor.user_id is not None
 
     async def load() -> bytes:
         return UserRead.model_validate(await get_me(db, actor)).model_dump_json().encode()
@@ -91,9 +89,8 @@ async def me_json(db: AsyncSession, actor: Principal) -> bytes:
     return await cached(db, AUTH, ("me", actor.user_id), load)
 
 
-async def get_visible(db: AsyncSession, actor: Principal, user_id: uuid.UUID) -> User:
+async def get_visible(db: AsyncSession, actor: UserPrincipal, user_id: uuid.UUID) -> User:
     """A user the actor may see; anything else is 404 (never reveal existence)."""
-    assert actor.user_id is not None
     user = await repo.get(db, user_id)
     if user is None or not (
         actor.is_superuser or await repo.is_visible(db, actor.user_id, user_id)
@@ -102,7 +99,7 @@ async def get_visible(db: AsyncSession, actor: Principal, user_id: uuid.UUID) ->
     return user
 
 
-async def update_me(db: AsyncSession, actor: Principal, data: UserUpdateMe) -> User:
+async def update_me(db: AsyncSession, actor: UserPrincipal, data: UserUpdateMe) -> User:
     """Self-service. A new password ends every other session and token of the user (the
     current credential stays, so the caller is not logged out); a new email is
     unverified."""
@@ -130,7 +127,7 @@ async def update_me(db: AsyncSession, actor: Principal, data: UserUpdateMe) -> U
 
 
 async def update_user(
-    db: AsyncSession, actor: Principal, user_id: uuid.UUID, data: UserUpdateAdmin
+    db: AsyncSession, actor: UserPrincipal, user_id: uuid.UUID, data: UserUpdateAdmin
 ) -> User:
     user = await get_visible(db, actor, user_id)
     changes = data.model_dump(exclude_unset=True)
@@ -158,7 +155,7 @@ async def update_user(
     return user
 
 
-async def delete_user(db: AsyncSession, actor: Principal, user_id: uuid.UUID) -> None:
+async def delete_user(db: AsyncSession, actor: UserPrincipal, user_id: uuid.UUID) -> None:
     user = await get_visible(db, actor, user_id)
     if user.is_superuser and await repo.count_active_superusers(db) <= 1:
         raise Conflict("This is the last active superuser; make another one first")
