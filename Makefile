@@ -40,8 +40,10 @@ test: lint types migrations-check
 
 ## fuzz: the long schemathesis run (docs/reliability.md): more examples per operation and phase
 FUZZ_EXAMPLES ?= 100
+ESCALATION_SEQUENCES ?= 10000
 fuzz: $(STAMP)
 	ZENPRO_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -m fuzz tests/fuzz $(PYTEST_ARGS)
+	ZENPRO_ESCALATION_SEQUENCES=$(ESCALATION_SEQUENCES) $(BIN)/pytest -q tests/security/test_escalation_model.py -k holds $(PYTEST_ARGS)
 
 ## bench: both dataset sizes, median of 3 rounds (~15 min); quicker: BENCH_ARGS="--size 1k"
 BENCH_ARGS ?= --size 1k,100k --runs 3

@@ -2,11 +2,12 @@
 
 The expectation is derived here from the route table on its own terms: the methods
 declared for a path are those of every route with that template, parameter names aside
-(``/organizations/{id_or_name}`` GET and ``/organizations/{organization_id}`` PATCH, DELETE
-are one path). A fixed path is its own resource: ``/users/authorize_server`` has GET only,
-whatever ``/users/{user_id}`` beside it accepts. ``Allow`` lists exactly the methods the
-path serves: HEAD where the route serves it (Starlette routes such as ``/openapi.json``
-add it for GET; FastAPI's API routes do not, and answer HEAD with 405).
+(they should also name them alike, so that the OpenAPI document lists each path once:
+``tests/test_openapi_contract.py``). A fixed path is its own resource:
+``/users/authorize_server`` has GET only, whatever ``/users/{user_id}`` beside it accepts.
+``Allow`` lists exactly the methods the path serves: HEAD where the route serves it
+(Starlette routes such as ``/openapi.json`` add it for GET; FastAPI's API routes do not,
+and answer HEAD with 405).
 """
 
 from __future__ import annotations

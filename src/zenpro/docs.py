@@ -95,22 +95,50 @@ LIMIT_RESPONSES = {
 }
 
 
+# `POST /auth/login` is an OAuth2 token endpoint (RFC 6749): saying so tells clients where
+# tokens come from, and that its 400s (`invalid_grant`, …) refuse credentials, not the
+# form of the request. The tokens it issues are the Bearer tokens of `HTTPBearer`.
+OAUTH2 = {
+    "type": "oauth2",
+    "description": "Tokens from `POST /auth/login`, sent as `Authorization: Bearer`.",
+    "flows": {
+        "password": {"tokenUrl": "/auth/login", "scopes": {}},
+        "clientCredentials": {"tokenUrl": "/auth/login", "scopes": {}},
+    },
+}
+
+
+def _not_null(schema: dict[str, Any]) -> None:
+    """A parameter is absent or a string on the wire, never null: FastAPI publishes an
+    optional ``X | None`` parameter as ``anyOf: [X, null]``; keep ``X``."""
+    branches = schema.get("anyOf", [])
+    if {"type": "null"} in branches:
+        rest = [b for b in branches if b != {"type": "null"}]
+        del schema["anyOf"]
+        schema.update(rest[0] if len(rest) == 1 else {"anyOf": rest})
+
+
 def _document_errors(app: FastAPI) -> None:
     """Errors FastAPI's generator cannot know of: every operation that takes a body can
     answer 400 (FastAPI itself refuses a body it cannot decode, e.g. invalid UTF-8, before
-    any handler runs), and every operation 414 and 431 (the request size limits)."""
+    any handler runs), and every operation 414 and 431 (the request size limits). Also the
+    token endpoint, as the OAuth2 security scheme (``OAUTH2``), and no null parameters."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = build()
-            components = schema.setdefault("components", {}).setdefault("responses", {})
+            schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+            schemes["OAuth2"] = OAUTH2
+            components = schema["components"].setdefault("responses", {})
             for name, (_, response) in LIMIT_RESPONSES.items():
                 components[name] = response
             for item in schema.get("paths", {}).values():
                 for op in item.values():
                     if not isinstance(op, dict) or "responses" not in op:
                         continue
+                    for param in op.get("parameters", []):
+                        _not_null(param["schema"])
                     if "requestBody" in op:
                         op["responses"].setdefault("400", BAD_BODY)
                     for name, (status, _) in LIMIT_RESPONSES.items():

@@ -47,6 +47,7 @@ from zenpro.kit.migrate import head_revision
 from zenpro.kit.prefix import API_PREFIX, RestorePrefix, StripPrefix
 from zenpro.kit.request_limits import MAX_HEADER_BYTES, MAX_TARGET_BYTES, RequestLimitsMiddleware
 from zenpro.kit.routing import MethodTable, ShadowedPaths, method_not_allowed, route_path
+from zenpro.kit.schemas import TEXT_RULE
 from zenpro.machine import endpoints as machine
 from zenpro.models import CacheEpoch
 from zenpro.models.epochs import RULES as EPOCH_RULES
@@ -89,6 +90,10 @@ API token, a `ZENPROKEY_` key or a workspace machine token). In a browser, sign 
 **Errors** are JSON: `{{"detail": [ExceptionName, message], "code": …}}` (the shape the ZenML
 client decodes); 422 is FastAPI's validation list. Lists are bare JSON arrays paged with
 `offset`/`limit`, with `X-Total-Count` and `Link` headers.
+
+**Text** values (body, query, path, header, form): {TEXT_RULE} Each string's schema says
+so (a pattern, a format or an enum); rules across parameters that OpenAPI cannot state are
+in the operation's description.
 
 **Limits.** A request target (path and query string) over {MAX_TARGET_BYTES} bytes is refused
 with 414, request headers over {MAX_HEADER_BYTES} bytes (names and values together) with 431,

@@ -9,7 +9,7 @@ import httpx
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.auth.orgs import make_org, make_workspace, member_of
+from tests.fixtures.authz import make_enrolled_workspace, make_org, member_of
 from tests.fixtures.factories import PASSWORD, bearer, make_user
 from zenpro.auth.secrets import hash_secret
 from zenpro.kit.db import utcnow
@@ -38,7 +38,7 @@ async def _poll(client: httpx.AsyncClient, flow: dict[str, Any], client_id: str)
 async def _setup(db: AsyncSession, alice: User) -> Workspace:
     owner = await make_user(db, "owner")
     org = await make_org(db, owner)
-    ws, _ = await make_workspace(db, org, owner, "ws1")
+    ws, _ = await make_enrolled_workspace(db, org, owner, "ws1")
     await member_of(db, alice, org, ws)
     return ws
 
@@ -195,14 +195,14 @@ async def test_cannot_approve_a_foreign_workspace_or_cross_origin(
     await _setup(db, alice)
     other_owner = await make_user(db, "other")
     other_org = await make_org(db, other_owner)
-    foreign, _ = await make_workspace(db, other_org, other_owner, "foreign")
+    foreign, _ = await make_enrolled_workspace(db, other_org, other_owner, "foreign")
     flow = await _start(client)
     await client.post("/login", data={"username": "alice", "password": PASSWORD})
     page = await client.get(f"/devices/verify?user_code={flow['user_code']}")
     assert "foreign" not in page.text
     data = {"user_code": flow["user_code"], "workspace_id": str(foreign.id), "action": "approve"}
     r = await client.post("/devices/verify", data=data, headers=SAME_ORIGIN)
-    assert r.status_code == 400
+    assert r.status_code == 404  # not one of alice's workspaces: as if it did not exist
     r = await client.post("/devices/verify", data=data, headers={"Origin": "https://evil.example"})
     assert r.status_code == 403
     status = (await db.scalars(select(Device.status))).one()
@@ -233,7 +233,7 @@ async def test_unknown_user_code_on_page(
         data={"user_code": "BCDF-GHJK", "action": "approve"},
         headers=SAME_ORIGIN,
     )
-    assert r.status_code == 400
+    assert r.status_code == 404
     assert "Unknown or expired code" in r.text
 
 
@@ -269,7 +269,7 @@ async def test_an_ambiguous_user_code_approves_nothing(
         data={"user_code": first["user_code"], "action": "approve", "workspace_id": str(ws.id)},
         headers=SAME_ORIGIN,
     )
-    assert r.status_code == 400
+    assert r.status_code == 404
     assert "Unknown or expired code" in r.text
     statuses = set((await db.scalars(select(Device.status))).all())
     await db.rollback()

@@ -16,8 +16,15 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.fixtures.authz import machine_token, make_org, make_workspace
-from tests.fixtures.factories import bearer, make_user
+from tests.fixtures.authz import (
+    assignment_row,
+    machine_token,
+    make_org,
+    make_workspace,
+    share,
+)
+from tests.fixtures.factories import bearer, make_user, token_for
+from zenpro.authz.checker import load_user_grants
 from zenpro.authz.vocabulary import (
     GLOBAL_TYPES,
     LEVEL_ACTIONS,
@@ -27,7 +34,7 @@ from zenpro.authz.vocabulary import (
     WORKSPACE_ACTIONS,
     Level,
 )
-from zenpro.models import Role, RoleAssignment, RolePermission, Share, Team, TeamMember
+from zenpro.models import Role, RolePermission, Team, TeamMember
 
 SEEDS = range(6)
 QUESTIONS_PER_WORLD = 120  # 6 x 120 = 720 cases
@@ -46,6 +53,27 @@ class World:
     shares: set[tuple[uuid.UUID, uuid.UUID | None, uuid.UUID | None, str, uuid.UUID, str]] = field(
         default_factory=set
     )
+    assignment_orgs: list[uuid.UUID] = field(default_factory=list)  # parallel to assignments
+    team_orgs: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
+    workspace_orgs: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
+
+    def member_orgs(self, user: uuid.UUID) -> set[uuid.UUID]:
+        """Spec §6 as authz/membership.py states it: any assignment (direct or through a
+        team, any scope), a team, or a share in one of the organization's workspaces."""
+        orgs = {
+            org
+            for (_, a_user, a_team, _, _), org in zip(
+                self.assignments, self.assignment_orgs, strict=True
+            )
+            if self.holds(user, a_user, a_team)
+        }
+        orgs |= {self.team_orgs[t] for t, members in self.team_members.items() if user in members}
+        orgs |= {self.workspace_orgs[s[0]] for s in self.shares if s[1] == user}
+        return orgs
+
+    def member_workspaces(self, user: uuid.UUID) -> set[uuid.UUID]:
+        held = {a[3] for a in self.assignments if a[3] and self.holds(user, a[1], a[2])}
+        return held | {s[0] for s in self.shares if s[1] == user}
 
     def holds(self, user: uuid.UUID, a_user: uuid.UUID | None, a_team: uuid.UUID | None) -> bool:
         return a_user == user or (a_team is not None and user in self.team_members[a_team])
@@ -99,6 +127,7 @@ async def _build(db: AsyncSession, rng: random.Random):  # type: ignore[no-untyp
             members = set(rng.sample([u.id for u in users], rng.randint(0, 3)))
             db.add_all(TeamMember(team_id=team.id, user_id=m) for m in members)
             world.team_members[team.id] = members
+            world.team_orgs[team.id] = org.id
             teams.append((org.id, team.id))
     custom_by_org: dict[uuid.UUID, list[uuid.UUID]] = {
         o.id: [r.id for r in SYSTEM_ROLES] for o in orgs
@@ -132,49 +161,24 @@ async def _build(db: AsyncSession, rng: random.Random):  # type: ignore[no-untyp
             a_user, a_team = None, rng.choice(team_choice)
         else:
             a_user, a_team = rng.choice(users).id, None
-        key = RoleAssignment.make_scope_key(
-            role_id,
-            organization_id=org.id,
-            user_id=a_user,
-            team_id=a_team,
-            workspace_id=ws.id if ws else None,
-            project_id=proj,
-        )
-        if key in used_keys:
+        row = assignment_row(role_id, org, user=a_user, team=a_team, workspace=ws, project_id=proj)
+        if row.scope_key in used_keys:
             continue
-        used_keys.add(key)
-        db.add(
-            RoleAssignment(
-                role_id=role_id,
-                organization_id=org.id,
-                user_id=a_user,
-                team_id=a_team,
-                workspace_id=ws.id if ws else None,
-                project_id=proj,
-                scope_key=key,
-            )
-        )
+        used_keys.add(row.scope_key)
+        db.add(row)
         await db.flush()
         world.assignments.append((role_id, a_user, a_team, ws.id if ws else None, proj))
+        world.assignment_orgs.append(org.id)
     all_ws = [w for ws in workspaces.values() for w in ws]
+    world.workspace_orgs = {w.id: w.organization_id for w in all_ws}
     for _ in range(10):
         ws = rng.choice(all_ws)
         rtype = rng.choice(sorted(GLOBAL_TYPES | PROJECT_TYPES))
         rid, action = rng.choice(ids), rng.choice(WORKSPACE_ACTIONS)
         user = rng.choice(users)
-        share_key = f"{ws.id.hex}:u{user.id.hex}:{rtype}:{rid.hex}:{action}"
         if (ws.id, user.id, None, rtype, rid, action) in world.shares:
             continue
-        db.add(
-            Share(
-                workspace_id=ws.id,
-                user_id=user.id,
-                resource_type=rtype,
-                resource_id=rid,
-                action=action,
-                share_key=share_key,
-            )
-        )
+        await share(db, ws, user, rtype, rid, action)
         world.shares.add((ws.id, user.id, None, rtype, rid, action))
     await db.commit()
     return world, users, canary, all_ws, projects, ids
@@ -224,3 +228,25 @@ async def test_checker_agrees_with_the_model(
     # Repeated questions are answered from the caches by the fast lane (on both backends):
     # the model has checked that path too.
     assert app.state.fastlane_served > served_before
+
+
+async def test_membership_is_one_rule_everywhere(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """The checker's membership (guards, 404s), the organization list's SQL (``GET
+    /organizations``) and the model agree for every user of random worlds (issue 14)."""
+    compared = 0
+    for seed in SEEDS:
+        rng = random.Random(1000 + seed)
+        world, users, canary, *_ = await _build(db, rng)
+        for user in [*users, canary]:
+            expected_orgs = world.member_orgs(user.id)
+            grants = await load_user_grants(db, user.id)
+            assert grants.member_orgs == expected_orgs, (seed, user.username)
+            assert grants.member_workspaces == world.member_workspaces(user.id)
+            listed = await client.get("/organizations", headers=bearer(await token_for(db, user)))
+            assert listed.status_code == 200, listed.text
+            assert {uuid.UUID(o["id"]) for o in listed.json()} == expected_orgs
+            compared += 1
+        assert world.member_orgs(canary.id) == set()
+    assert compared == len(SEEDS) * 6

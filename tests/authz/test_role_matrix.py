@@ -40,6 +40,16 @@ class Case:
     params: dict[str, str] | None = None
 
 
+def _in_org(name: str, org: str = "{org}") -> dict[str, Any]:
+    return {"name": name, "organization_id": org}
+
+
+def _stack_reader(name: str, org: str = "{org}") -> dict[str, Any]:
+    """A custom workspace-level role that reads stacks."""
+    permissions = [{"resource_type": "stack", "actions": ["read"]}]
+    return {**_in_org(name, org), "level": "workspace", "permissions": permissions}
+
+
 ORG = "/organizations/{org}"
 SA = ORG + "/service_accounts/{sa}"
 # Spec §6: Admin everything; Manager create/read/update (no delete, no billing); Viewer
@@ -54,13 +64,7 @@ CASES = (
     Case("list members", "GET", ORG + "/members", "22233"),
     Case("remove member", "DELETE", ORG + "/members", "23333", params={"user_id": "{carol}"}),
     Case("list workspaces", "GET", ORG + "/workspaces", "22222"),
-    Case(
-        "create workspace",
-        "POST",
-        "/workspaces",
-        "22333",
-        json={"name": "new-ws", "organization_id": "{org}"},
-    ),
+    Case("create workspace", "POST", "/workspaces", "22333", json=_in_org("new-ws")),
     Case("read other workspace", "GET", "/workspaces/{ws}", "22244"),
     Case("read own workspace", "GET", "/workspaces/{own_ws}", "22222"),
     Case("update workspace", "PATCH", "/workspaces/{ws}", "22344", json={"description": "x"}),
@@ -68,13 +72,7 @@ CASES = (
     Case("workspace members", "GET", "/workspaces/{ws}/members", "22244"),
     Case("rotate enrollment key", "POST", "/workspaces/{ws}/enrollment_key", "22344"),
     Case("list teams", "GET", ORG + "/teams", "22222"),
-    Case(
-        "create team",
-        "POST",
-        "/teams",
-        "22333",
-        json={"name": "new-team", "organization_id": "{org}"},
-    ),
+    Case("create team", "POST", "/teams", "22333", json=_in_org("new-team")),
     Case("read other team", "GET", "/teams/{team}", "22244"),
     Case("read own team", "GET", "/teams/{own_team}", "22222"),
     Case("update team", "PATCH", "/teams/{team}", "22344", json={"description": "x"}),
@@ -84,18 +82,7 @@ CASES = (
     Case("invite", "POST", ORG + "/invitations", "22333", json={"email": "new@example.com"}),
     Case("revoke invitation", "DELETE", ORG + "/invitations/{inv}", "23333"),
     Case("list roles", "GET", ORG + "/roles", "22222"),
-    Case(
-        "create role",
-        "POST",
-        "/roles",
-        "22333",
-        json={
-            "organization_id": "{org}",
-            "name": "new-role",
-            "level": "workspace",
-            "permissions": [{"resource_type": "stack", "actions": ["read"]}],
-        },
-    ),
+    Case("create role", "POST", "/roles", "22333", json=_stack_reader("new-role")),
     Case("update role", "PATCH", "/roles/{role}", "22333", json={"description": "x"}),
     Case("delete role", "DELETE", "/roles/{role}", "23333"),
     Case(
@@ -162,15 +149,7 @@ async def _world(
         "member_role": str(ORG_MEMBER_ID),
         "inv": await post(f"/organizations/{o}/invitations", {"email": "inv@example.com"}),
         "sa": await post(f"/organizations/{o}/service_accounts", {"name": "sa-1"}),
-        "role": await post(
-            "/roles",
-            {
-                "organization_id": o,
-                "name": "custom",
-                "level": "workspace",
-                "permissions": [{"resource_type": "stack", "actions": ["read"]}],
-            },
-        ),
+        "role": await post("/roles", _stack_reader("custom", o)),
     }
     return ids, bearer(await token_for(db, actor))
 

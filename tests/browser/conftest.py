@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Request, Route, sync_playwright
+
+from tests.support.processes import ZenproServer, zenpro_serve
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
@@ -35,49 +32,12 @@ CHROMIUM_ARGS = [
 ]
 ADMIN_PASSWORD = "browser-test-Pa55word"
 START_TIMEOUT_S = 60.0
+SETTINGS = {
+    "ZENPRO_ENV": "development",
+    "ZENPRO_RECONCILER_ENABLED": "false",
+    "ZENPRO_LOG_LEVEL": "WARNING",
+}
 UI_TIMEOUT_MS = 20_000
-
-
-@dataclass(frozen=True)
-class Server:
-    base_url: str
-    username: str
-    password: str
-    log: Path
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _zenpro_command() -> list[str]:
-    script = Path(sys.executable).with_name("zenpro")
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-m", "zenpro.cli"]
-
-
-def _log_tail(log: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-def _wait_healthy(proc: subprocess.Popen[bytes], base_url: str, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"zenpro exited with {proc.returncode} on start:\n{_log_tail(log)}")
-        try:
-            if httpx.get(f"{base_url}/health", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"zenpro did not answer /health within {START_TIMEOUT_S:.0f}s:\n{_log_tail(log)}")
 
 
 @pytest.fixture(scope="session")
@@ -94,42 +54,16 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="session")
-def zenpro_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def zenpro_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ZenproServer]:
     """``zenpro serve --migrate`` on a free port with a fresh SQLite database."""
-    tmp = tmp_path_factory.mktemp("zenpro-server")
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    # A clean environment: no ZENPRO_ variable of the developer's shell leaks in, and the
-    # working directory is the temp dir, so no .env file of the checkout is read either.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ZENPRO_")}
-    env.update(
-        ZENPRO_HOME=str(REPO_ROOT),
-        ZENPRO_ENV="development",
-        ZENPRO_DATABASE_URL=f"sqlite+aiosqlite:///{tmp / 'z.db'}",
-        ZENPRO_BASE_URL=base_url,
-        ZENPRO_ADMIN_PASSWORD=ADMIN_PASSWORD,
-        ZENPRO_RECONCILER_ENABLED="false",
-        ZENPRO_LOG_LEVEL="WARNING",
-    )
-    log = tmp / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [*_zenpro_command(), "serve", "--migrate", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=tmp,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_healthy(proc, base_url, log)
-        yield Server(base_url=base_url, username="admin", password=ADMIN_PASSWORD, log=log)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+    with zenpro_serve(
+        tmp_path_factory.mktemp("zenpro-server"),
+        env=SETTINGS,
+        admin_password=ADMIN_PASSWORD,
+        ready_timeout=START_TIMEOUT_S,
+        stop_timeout=15,
+    ) as server:
+        yield server
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -170,11 +104,13 @@ def browser(chromium_path: str) -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser, zenpro_server: Server, request: pytest.FixtureRequest) -> Iterator[Page]:
-    context = browser.new_context(base_url=zenpro_server.base_url)
+def page(
+    browser: Browser, zenpro_server: ZenproServer, request: pytest.FixtureRequest
+) -> Iterator[Page]:
+    context = browser.new_context(base_url=zenpro_server.url)
     context.set_default_timeout(UI_TIMEOUT_MS)
     pg = context.new_page()
-    _block_external(pg, zenpro_server.base_url)
+    _block_external(pg, zenpro_server.url)
     try:
         yield pg
     finally:

@@ -10,19 +10,20 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.conftest import UI_TIMEOUT_MS, Server
+from tests.browser.conftest import ADMIN_PASSWORD, UI_TIMEOUT_MS
+from tests.support.processes import ZenproServer
 
 pytestmark = pytest.mark.browser
 
 expect.set_options(timeout=UI_TIMEOUT_MS)
 
 
-def _login(pg: Page, server: Server) -> None:
+def _login(pg: Page, server: ZenproServer) -> None:
     pg.goto("/login?next=/docs")
-    pg.locator("#username").fill(server.username)
-    pg.locator("#password").fill(server.password)
+    pg.locator("#username").fill(server.admin_username)
+    pg.locator("#password").fill(ADMIN_PASSWORD)
     pg.get_by_role("button", name="Sign in").click()
-    pg.wait_for_url(f"{server.base_url}/docs")
+    pg.wait_for_url(f"{server.url}/docs")
 
 
 def _operation(pg: Page, method: str, path: str, failed_requests: list[str]) -> Locator:
@@ -50,7 +51,7 @@ def _execute(block: Locator) -> tuple[Locator, Locator]:
     ).first
 
 
-def test_login_then_try_it_out_then_logout(page: Page, zenpro_server: Server) -> None:
+def test_login_then_try_it_out_then_logout(page: Page, zenpro_server: ZenproServer) -> None:
     pg, server = page, zenpro_server
     failed_requests: list[str] = []
     pg.on("requestfailed", lambda r: failed_requests.append(r.url))
@@ -67,17 +68,17 @@ def test_login_then_try_it_out_then_logout(page: Page, zenpro_server: Server) ->
 
     status, body = _execute(me)
     expect(status).to_have_text("200")
-    expect(body).to_contain_text(f'"username": "{server.username}"')
+    expect(body).to_contain_text(f'"username": "{server.admin_username}"')
 
     # A cookie-authenticated write from another origin is refused; the session survives it.
     evil = pg.request.post("/auth/logout", headers={"Origin": "http://evil.example"})
     assert evil.status == 403, evil.text()
 
-    bye = pg.request.post("/auth/logout", headers={"Origin": server.base_url})
+    bye = pg.request.post("/auth/logout", headers={"Origin": server.url})
     assert bye.ok, f"{bye.status} {bye.text()}"
 
     status, body = _execute(me)
     expect(status).to_have_text("401")
-    expect(body).not_to_contain_text(f'"username": "{server.username}"')
+    expect(body).not_to_contain_text(f'"username": "{server.admin_username}"')
     # Every asset came from zenpro itself (no CDN): the docs work offline.
     assert pg.external_requests == [], pg.external_requests  # type: ignore[attr-defined]

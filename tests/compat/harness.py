@@ -13,26 +13,30 @@ import fcntl
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from tests.support.processes import (
+    ROOT,
+    ZenproServer,
+    base_env,
+    free_port,
+    running,
+    stop,
+    zenpro_serve,
+)
 from zenpro.authz.vocabulary import ORG_MEMBER_ID, WORKSPACE_ADMIN_ID, WORKSPACE_VIEWER_ID
 
-ROOT = Path(__file__).resolve().parents[2]
 ZENML_SPEC = "zenml[server]==0.98.0"
-ZENPRO = ROOT / ".venv" / "bin" / "zenpro"
 JWT_SECRET = "0123456789abcdef" * 4
 ADMIN_PASSWORD = "compat-admin-password-1"
 USER_PASSWORD = "compat-user-password-1"
@@ -60,91 +64,26 @@ def zenml_venv() -> Path:
     return target
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+COMPAT_SETTINGS = {
+    "ZENPRO_ENV": "development",
+    "ZENPRO_DEVICE_INTERVAL_SECONDS": "1",
+    "ZENPRO_LOG_LEVEL": "DEBUG",
+    "ZENPRO_RECONCILE_INTERVAL_SECONDS": "0.5",
+}
 
 
-def wait_http(url: str, proc: subprocess.Popen[Any], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode} before answering")
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"{what} did not answer {url} within {timeout} s")
-
-
-def stop(proc: subprocess.Popen[Any]) -> None:
-    """Stop one process we started, by its pid: TERM, then KILL."""
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
-
-
-@dataclass
-class Zenpro:
-    url: str
-    db_path: Path
-    log_path: Path
-    proc: subprocess.Popen[bytes]
-
-    def log_text(self) -> str:
-        return self.log_path.read_text("utf-8", "replace")
-
-    def db_bytes(self) -> bytes:
-        data = b""
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            p = Path(f"{self.db_path}{suffix}")
-            if p.exists():
-                data += p.read_bytes()
-        return data
-
-
-@contextmanager
-def run_zenpro(workdir: Path, **env_extra: str) -> Iterator[Zenpro]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    db_path = workdir / "zenpro.db"
-    log_path = workdir / "zenpro.log"
-    env = {
-        "PATH": f"{ROOT / '.venv' / 'bin'}:/usr/bin:/bin",
-        "HOME": str(workdir),
-        "LANG": "C.UTF-8",
-        "ZENPRO_ENV": "development",
-        "ZENPRO_DATABASE_URL": f"sqlite+aiosqlite:///{db_path}",
-        "ZENPRO_BASE_URL": url,
-        "ZENPRO_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "ZENPRO_DEVICE_INTERVAL_SECONDS": "1",
-        "ZENPRO_LOG_LEVEL": "DEBUG",
-        "ZENPRO_RECONCILE_INTERVAL_SECONDS": "0.5",
-        **env_extra,
-    }
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [str(ZENPRO), "serve", "--migrate", "--port", str(port)],
-            cwd=workdir,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    try:
-        wait_http(f"{url}/health", proc, 60, "zenpro")
-        yield Zenpro(url, db_path, log_path, proc)
-    finally:
-        stop(proc)
+def run_zenpro(
+    workdir: Path, database_url: str | None = None, **env_extra: str
+) -> AbstractContextManager[ZenproServer]:
+    """``zenpro serve --migrate`` in ``workdir`` (a SQLite file there unless
+    ``database_url``), in its own session, with the first admin's ADMIN_PASSWORD."""
+    return zenpro_serve(
+        workdir,
+        database_url=database_url,
+        env={**COMPAT_SETTINGS, **env_extra},
+        admin_password=ADMIN_PASSWORD,
+        new_session=True,
+    )
 
 
 @dataclass
@@ -166,9 +105,7 @@ def run_zenml_server(
     home = workdir / "ws"
     home.mkdir(parents=True, exist_ok=True)
     env = {
-        "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
-        "HOME": str(home),
-        "LANG": "C.UTF-8",
+        **base_env(home, venv / "bin"),
         "ZENML_SERVER": "true",
         "ZENML_CONFIG_PATH": str(home / "config"),
         "ZENML_ANALYTICS_OPT_IN": "false",
@@ -185,30 +122,21 @@ def run_zenml_server(
         "ZENML_SERVER_PRO_WORKSPACE_NAME": ws.name,
     }
     log_path = workdir / "zenml-server.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [
-                str(venv / "bin" / "uvicorn"),
-                "zenml.zen_server.zen_server_api:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                "1",
-            ],
-            cwd=home,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    try:
-        wait_http(f"{url}/api/v1/info", proc, 180, "the ZenML server")
+    cmd = [
+        *(str(venv / "bin" / "uvicorn"), "zenml.zen_server.zen_server_api:app"),
+        *("--host", "127.0.0.1", "--port", str(port), "--workers", "1"),
+    ]
+    with running(
+        cmd,
+        env=env,
+        cwd=home,
+        log=log_path,
+        ready_url=f"{url}/api/v1/info",
+        what="the ZenML server",
+        ready_timeout=180,
+        new_session=True,
+    ) as proc:
         yield url, proc, log_path
-    finally:
-        stop(proc)
 
 
 @dataclass
@@ -223,9 +151,7 @@ class Cli:
     @property
     def env(self) -> dict[str, str]:
         return {
-            "PATH": f"{self.venv / 'bin'}:/usr/bin:/bin",
-            "HOME": str(self.home),
-            "LANG": "C.UTF-8",
+            **base_env(self.home, self.venv / "bin"),
             "TERM": "dumb",
             "COLUMNS": "200",
             "ZENML_CONFIG_PATH": str(self.home / "config"),
@@ -236,8 +162,14 @@ class Cli:
         }
 
     def run(self, *args: str, stdin: str | None = None, timeout: float = 120) -> tuple[int, str]:
+        return self._run([str(self.venv / "bin" / "zenml"), *args], stdin, timeout)
+
+    def python(self, code: str, *args: str, timeout: float = 120) -> tuple[int, str]:
+        return self._run([str(self.venv / "bin" / "python"), "-c", code, *args], None, timeout)
+
+    def _run(self, argv: list[str], stdin: str | None, timeout: float) -> tuple[int, str]:
         proc = subprocess.run(
-            [str(self.venv / "bin" / "zenml"), *args],
+            argv,
             env=self.env,
             input=stdin,
             stdin=None if stdin is not None else subprocess.DEVNULL,
@@ -245,21 +177,6 @@ class Cli:
             text=True,
             timeout=timeout,
             start_new_session=True,  # no controlling TTY: getpass reads stdin
-            cwd=self.home,
-        )
-        out = proc.stdout + proc.stderr
-        self.outputs.append(out)
-        return proc.returncode, out
-
-    def python(self, code: str, *args: str, timeout: float = 120) -> tuple[int, str]:
-        proc = subprocess.run(
-            [str(self.venv / "bin" / "python"), "-c", code, *args],
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            start_new_session=True,
             cwd=self.home,
         )
         out = proc.stdout + proc.stderr
@@ -397,3 +314,39 @@ def seed(admin: Api) -> tuple[Workspace, dict[str, str], str]:
         )
     workspace = Workspace(ws["id"], ws["name"], org["id"], org["name"], ws["enrollment_key"])
     return workspace, ids, key
+
+
+@dataclass
+class World:
+    """zenpro seeded over HTTP (``seed``) and an unmodified ZenML server enrolled as ws1. The
+    ZenML server and every CLI are given zenpro at ``api``: its root, or ``prefix`` below it."""
+
+    cp: ZenproServer
+    admin: Api
+    ws: Workspace
+    ws_url: str
+    ws_log: Path
+    venv: Path
+    tmp: Path
+    ids: dict[str, str]
+    sa_key: str
+    prefix: str = ""
+
+    @property
+    def api(self) -> str:
+        return self.cp.url + self.prefix
+
+    def cli(self, name: str) -> Cli:
+        home = self.tmp / f"client-{name}"
+        home.mkdir(exist_ok=True)
+        return Cli(self.venv, home, self.api)
+
+
+@contextmanager
+def zenml_world(tmp: Path, prefix: str = "") -> Iterator[World]:
+    venv = zenml_venv()
+    with run_zenpro(tmp) as cp:
+        admin = Api(cp.url + prefix).login("admin", ADMIN_PASSWORD)
+        ws, ids, key = seed(admin)
+        with run_zenml_server(venv, tmp, cp.url + prefix, ws) as (ws_url, _proc, ws_log):
+            yield World(cp, admin, ws, ws_url, ws_log, venv, tmp, ids, key, prefix)

@@ -16,9 +16,9 @@ from fastapi import FastAPI
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.auth.orgs import make_org, make_workspace, member_of
 from tests.conftest import BASE_URL
 from tests.fixtures import authz as authz_fix
+from tests.fixtures.authz import make_enrolled_workspace, make_org, member_of
 from tests.fixtures.factories import PASSWORD, bearer, make_user, token_for
 from tests.ratelimit import conftest as ratelimit_fixtures
 from tests.ratelimit.conftest import AppFactory, client_for
@@ -169,10 +169,12 @@ async def test_device_login_through_the_prefix(
     client: httpx.AsyncClient, db: AsyncSession, alice: User
 ) -> None:
     """What `zenml login --pro-api-url <zenpro>/api/v1` does: start the flow under the
-    prefix, open `<api url> + verification_uri_complete`, sign in, approve, poll."""
+    prefix, open `<api url> + verification_uri_complete`, sign in, approve, poll. The
+    browser stays under the prefix throughout: every redirect, link and form action the
+    pages give it keeps `/api/v1` (they are built from the request's root path)."""
     owner = await make_user(db, "owner")
     org = await make_org(db, owner)
-    ws, _ = await make_workspace(db, org, owner, "ws1")
+    ws, _ = await make_enrolled_workspace(db, org, owner, "ws1")
     await member_of(db, alice, org, ws)
     cid = str(uuid.uuid4())
     r = await client.post(f"{PREFIX}/auth/device_authorization", data={"client_id": cid})
@@ -184,15 +186,20 @@ async def test_device_login_through_the_prefix(
     r = await client.get(page_url)
     assert r.status_code == 303
     login = urlsplit(r.headers["location"])
+    assert login.path == f"{PREFIX}/login"
     login_page = await client.get(r.headers["location"])
     assert login_page.status_code == 200
     assert 'name="username"' in login_page.text
+    assert f'action="{PREFIX}/login"' in login_page.text
     nxt = parse_qs(login.query)["next"][0]
+    assert nxt == page_url
     r = await client.post(login.path, data={"username": "alice", "password": PASSWORD, "next": nxt})
     assert r.status_code == 303, r.text
+    assert r.headers["location"] == page_url
     page = await client.get(r.headers["location"])
     assert page.status_code == 200
     assert flow["user_code"] in page.text
+    assert f'action="{PREFIX}/devices/verify"' in page.text
     r = await client.post(
         f"{PREFIX}/devices/verify",
         data={"user_code": flow["user_code"], "workspace_id": str(ws.id), "action": "approve"},
@@ -217,6 +224,21 @@ async def test_device_login_through_the_prefix(
 async def _headers(app: FastAPI, username: str) -> dict[str, str]:
     async with app.state.sessionmaker() as db:
         return bearer(await token_for(db, await make_user(db, username)))
+
+
+async def test_pages_at_the_root_link_to_the_root(
+    client: httpx.AsyncClient, db: AsyncSession, alice: User
+) -> None:
+    """Without the prefix, nothing of it appears."""
+    r = await client.get("/devices/verify?user_code=ABCD-EFGH")
+    assert r.status_code == 303
+    assert r.headers["location"].startswith("/login?next=%2Fdevices%2Fverify")
+    page = await client.get("/login")
+    assert 'action="/login"' in page.text
+    await client.post("/login", data={"username": "alice", "password": PASSWORD})
+    verify = await client.get("/devices/verify?user_code=ABCD-EFGH")
+    assert verify.status_code == 200
+    assert PREFIX not in verify.text
 
 
 async def test_both_forms_share_one_rate_budget(make_app: AppFactory) -> None:

@@ -12,11 +12,9 @@ it may also give roles to people not yet in an organization.
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +22,8 @@ import requests
 
 from tests.fixtures import db as dbfix
 from tests.fixtures.services import need
-from tests.reliability.servers import Server, zenpro_serve
+from tests.reliability.servers import logged_in_server
+from tests.support.processes import ZenproServer
 
 ORG_ROLE_ADMIN = "Organization Admin"
 ORG_ROLE_MEMBER = "Organization Member"
@@ -33,14 +32,12 @@ PASSWORD = "tooling-user-password-1"
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def server(request: pytest.FixtureRequest) -> Iterator[Server]:
+def server(request: pytest.FixtureRequest) -> Iterator[ZenproServer]:
+    url = None  # SQLite: a file of the server's own
     if request.param == "postgres":
         need("postgres")
         url = asyncio.run(dbfix.fresh_postgres("_tooling"))
-    else:
-        path = Path(tempfile.mkdtemp()) / "tooling.db"
-        url = f"sqlite+aiosqlite:///{path}"
-    with zenpro_serve(url) as srv:
+    with logged_in_server(url) as srv:
         yield srv
 
 
@@ -103,7 +100,7 @@ def _ok(r: requests.Response, *codes: int) -> Any:
     return r.json()
 
 
-def _admin_pat(server: Server, base: str) -> str:
+def _admin_pat(server: ZenproServer, base: str) -> str:
     r = requests.post(
         f"{server.url}{base}/users/me/api_keys",
         json={"name": f"idp-sync-{uuid.uuid4().hex[:6]}"},
@@ -113,14 +110,14 @@ def _admin_pat(server: Server, base: str) -> str:
     return str(_ok(r)["key"])
 
 
-def _user(server: Server, email: str) -> dict[str, Any]:
+def _user(server: ZenproServer, email: str) -> dict[str, Any]:
     """Someone who signed in once (here: made by the administrator, email verified)."""
     body = {"username": email.split("@")[0], "password": PASSWORD, "email": email}
     r = requests.post(f"{server.url}/users", json=body, headers=server.headers(), timeout=30)
     return dict(_ok(r))
 
 
-def _login(server: Server, base: str, username: str) -> dict[str, str]:
+def _login(server: ZenproServer, base: str, username: str) -> dict[str, str]:
     r = requests.post(
         f"{server.url}{base}/auth/login",
         data={"username": username, "password": PASSWORD},
@@ -130,7 +127,7 @@ def _login(server: Server, base: str, username: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("base", ["", "/api/v1"], ids=["root", "api-v1"])
-def test_the_idp_sync_script_runs_unchanged(server: Server, base: str) -> None:
+def test_the_idp_sync_script_runs_unchanged(server: ZenproServer, base: str) -> None:
     tag = uuid.uuid4().hex[:6]
     script = Script(f"{server.url}{base}", _admin_pat(server, base))
     # The organization and teams the script's mapping names (display names).

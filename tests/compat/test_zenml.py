@@ -11,25 +11,11 @@ import re
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.compat.harness import (
-    ADMIN_PASSWORD,
-    ROOT,
-    USER_PASSWORD,
-    Api,
-    Cli,
-    Workspace,
-    Zenpro,
-    run_zenml_server,
-    run_zenpro,
-    seed,
-    zenml_venv,
-)
+from tests.compat.harness import ADMIN_PASSWORD, ROOT, USER_PASSWORD, Cli, World, zenml_world
 from zenpro.authz.vocabulary import WORKSPACE_VIEWER_ID
 
 pytestmark = pytest.mark.zenml
@@ -37,33 +23,10 @@ pytestmark = pytest.mark.zenml
 OAUTH_KEYS = {"error", "error_description", "error_uri", "status_code"}
 
 
-@dataclass
-class World:
-    cp: Zenpro
-    admin: Api
-    ws: Workspace
-    ws_url: str
-    ws_log: Path
-    venv: Path
-    tmp: Path
-    ids: dict[str, str]
-    sa_key: str
-
-    def cli(self, name: str) -> Cli:
-        home = self.tmp / f"client-{name}"
-        home.mkdir(exist_ok=True)
-        return Cli(self.venv, home, self.cp.url)
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    venv = zenml_venv()
-    tmp = tmp_path_factory.mktemp("compat")
-    with run_zenpro(tmp) as cp:
-        admin = Api(cp.url).login("admin", ADMIN_PASSWORD)
-        ws, ids, key = seed(admin)
-        with run_zenml_server(venv, tmp, cp.url, ws) as (ws_url, _proc, ws_log):
-            yield World(cp, admin, ws, ws_url, ws_log, venv, tmp, ids, key)
+    with zenml_world(tmp_path_factory.mktemp("compat")) as w:
+        yield w
 
 
 def test_enrolled_server_becomes_available(world: World) -> None:

@@ -9,58 +9,20 @@ and with an API key, and every permission decision comes from zenpro.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.compat.harness import (
-    ADMIN_PASSWORD,
-    USER_PASSWORD,
-    Api,
-    Cli,
-    Workspace,
-    Zenpro,
-    run_zenml_server,
-    run_zenpro,
-    seed,
-    zenml_venv,
-)
+from tests.compat.harness import USER_PASSWORD, World, zenml_world
 
 pytestmark = pytest.mark.zenml
 PREFIX = "/api/v1"
 
 
-@dataclass
-class World:
-    cp: Zenpro
-    admin: Api
-    ws: Workspace
-    ws_url: str
-    venv: Path
-    tmp: Path
-    sa_key: str
-
-    @property
-    def api(self) -> str:
-        return self.cp.url + PREFIX
-
-    def cli(self, name: str) -> Cli:
-        home = self.tmp / f"client-{name}"
-        home.mkdir(exist_ok=True)
-        return Cli(self.venv, home, self.api)
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    venv = zenml_venv()
-    tmp = tmp_path_factory.mktemp("compat-api-v1")
-    with run_zenpro(tmp) as cp:
-        admin = Api(cp.url + PREFIX).login("admin", ADMIN_PASSWORD)
-        ws, _ids, key = seed(admin)
-        with run_zenml_server(venv, tmp, cp.url + PREFIX, ws) as (ws_url, _proc, _log):
-            yield World(cp, admin, ws, ws_url, venv, tmp, key)
+    with zenml_world(tmp_path_factory.mktemp("compat-api-v1"), PREFIX) as w:
+        yield w
 
 
 def test_a_server_enrolled_at_api_v1_becomes_available(world: World) -> None:

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.auth.orgs import assign, make_org, make_workspace, member_of
+from tests.fixtures.authz import assign, make_enrolled_workspace, make_org, member_of
 from tests.fixtures.factories import bearer, make_user, token_for
 from zenpro.authz.vocabulary import WORKSPACE_ADMIN_ID
 from zenpro.models import Organization, User, Workspace
@@ -27,7 +27,7 @@ class World:
 async def world(db: AsyncSession) -> World:
     owner = await make_user(db, "owner")
     org = await make_org(db, owner, "acme")
-    ws, key = await make_workspace(db, org, owner, "ws1")
+    ws, key = await make_enrolled_workspace(db, org, owner, "ws1")
     return World(org, ws, key, owner)
 
 
@@ -153,7 +153,7 @@ async def test_authorize_server_email_placeholder(
     bob = await make_user(db, "bob")
     await db.execute(update(User).where(User.id == bob.id).values(email=None))
     await db.commit()
-    await assign(db, bob, world.org, WORKSPACE_ADMIN_ID, world.ws)
+    await assign(db, WORKSPACE_ADMIN_ID, world.org, user=bob, workspace=world.ws)
     r = await client.get(
         f"/users/authorize_server?server_id={world.ws_id}",
         headers=bearer(await token_for(db, bob)),

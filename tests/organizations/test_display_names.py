@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.fixtures.factories import bearer, make_user, token_for
-from tests.fixtures.orgs import make_org, make_team
+from tests.fixtures.orgs import create_org_via_api, create_team_via_api
 from zenpro.kit.schemas import NAME_MAX, NAME_PATTERN, Name, is_name, trim_name
 from zenpro.models import Organization, Role, Team
 
@@ -50,6 +50,26 @@ def _role(org_id: str, name: str) -> dict[str, Any]:
     }
 
 
+Renaming = tuple[dict[str, Any], str]  # an object (its JSON) and the name to give it
+
+
+async def _renames(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    base: str,
+    clash: Renaming,
+    recase: Renaming,
+) -> None:
+    """Renaming ``clash``'s object to a name taken ignoring case is 409; changing only the
+    case of ``recase``'s own name is no clash."""
+    (obj, name), (own, new_case) = clash, recase
+    r = await client.patch(f"{base}/{obj['id']}", json={"name": name}, headers=headers)
+    assert r.status_code == 409
+    r = await client.patch(f"{base}/{own['id']}", json={"name": new_case}, headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["name"] == new_case
+
+
 async def _bob_headers(db: AsyncSession) -> dict[str, str]:
     return bearer(await token_for(db, await make_user(db, "bob")))
 
@@ -57,11 +77,12 @@ async def _bob_headers(db: AsyncSession) -> dict[str, str]:
 async def test_the_sync_scripts_names(
     client: httpx.AsyncClient, alice_headers: dict[str, str]
 ) -> None:
-    prod = await make_org(client, alice_headers, "Production")
-    dev = await make_org(client, alice_headers, "Development")
+    prod = await create_org_via_api(client, alice_headers, "Production")
+    dev = await create_org_via_api(client, alice_headers, "Development")
     assert (prod["name"], dev["name"]) == ("Production", "Development")
     teams = [
-        await make_team(client, alice_headers, prod["id"], n) for n in ("Data Science", "MLOps")
+        await create_team_via_api(client, alice_headers, prod["id"], n)
+        for n in ("Data Science", "MLOps")
     ]
     assert [t["name"] for t in teams] == ["Data Science", "MLOps"]
     r = await client.get(f"/organizations/{prod['id']}/teams", headers=alice_headers)
@@ -76,8 +97,8 @@ async def test_the_sync_scripts_names(
 async def test_lookup_by_name_ignores_case_and_takes_spaces(
     client: httpx.AsyncClient, alice_headers: dict[str, str]
 ) -> None:
-    prod = await make_org(client, alice_headers, "Production")
-    platform = await make_org(client, alice_headers, "Data Platform #1")
+    prod = await create_org_via_api(client, alice_headers, "Production")
+    platform = await create_org_via_api(client, alice_headers, "Data Platform #1")
     for ref, want in (
         ("Production", prod),
         ("production", prod),
@@ -96,8 +117,8 @@ async def test_lookup_by_name_ignores_case_and_takes_spaces(
 async def test_name_filters_ignore_case(
     client: httpx.AsyncClient, alice_headers: dict[str, str]
 ) -> None:
-    prod = await make_org(client, alice_headers, "Production")
-    await make_org(client, alice_headers, "Development")
+    prod = await create_org_via_api(client, alice_headers, "Production")
+    await create_org_via_api(client, alice_headers, "Development")
     for value in ("Production", "production"):
         r = await client.get("/organizations", params={"name": value}, headers=alice_headers)
         assert [o["id"] for o in r.json()] == [prod["id"]], value
@@ -114,7 +135,7 @@ async def test_name_filters_ignore_case(
 async def test_organization_names_unique_ignoring_case(
     client: httpx.AsyncClient, db: AsyncSession, alice_headers: dict[str, str]
 ) -> None:
-    prod = await make_org(client, alice_headers, "Production")
+    prod = await create_org_via_api(client, alice_headers, "Production")
     bob = await _bob_headers(db)
     for name in ("production", "PRODUCTION", "  Production  "):
         r = await client.post("/organizations", json={"name": name}, headers=bob)
@@ -123,79 +144,62 @@ async def test_organization_names_unique_ignoring_case(
         # Says nothing of the organization Bob cannot see.
         assert prod["id"] not in r.text
         assert "alice" not in r.text
-    other = await make_org(client, alice_headers, "Development")
-    r = await client.patch(
-        f"/organizations/{other['id']}", json={"name": "pRODUCTION"}, headers=alice_headers
+    other = await create_org_via_api(client, alice_headers, "Development")
+    await _renames(
+        client, alice_headers, "/organizations", (other, "pRODUCTION"), (prod, "PRODUCTION")
     )
-    assert r.status_code == 409
-    # Changing only the case of its own name is no clash.
-    r = await client.patch(
-        f"/organizations/{prod['id']}", json={"name": "PRODUCTION"}, headers=alice_headers
-    )
-    assert r.status_code == 200, r.text
-    assert r.json()["name"] == "PRODUCTION"
 
 
 async def test_team_names_unique_ignoring_case_within_their_organization(
     client: httpx.AsyncClient, db: AsyncSession, alice_headers: dict[str, str]
 ) -> None:
-    prod = await make_org(client, alice_headers, "Production")
-    team = await make_team(client, alice_headers, prod["id"], "Data Science")
+    prod = await create_org_via_api(client, alice_headers, "Production")
+    team = await create_team_via_api(client, alice_headers, prod["id"], "Data Science")
     body = {"name": "data science", "organization_id": prod["id"]}
     r = await client.post("/teams", json=body, headers=alice_headers)
     assert r.status_code == 409
     assert r.json()["detail"][0] == "EntityExistsError"
     # The same name in another organization (another owner's, even) is fine.
     bob = await _bob_headers(db)
-    elsewhere = await make_org(client, bob, "Elsewhere")
-    assert (await make_team(client, bob, elsewhere["id"], "Data Science"))["name"] == "Data Science"
-    mlops = await make_team(client, alice_headers, prod["id"], "MLOps")
-    r = await client.patch(
-        f"/teams/{mlops['id']}", json={"name": "DATA SCIENCE"}, headers=alice_headers
-    )
-    assert r.status_code == 409
-    r = await client.patch(
-        f"/teams/{team['id']}", json={"name": "data science"}, headers=alice_headers
-    )
-    assert r.status_code == 200, r.text
-    assert r.json()["name"] == "data science"
+    elsewhere = await create_org_via_api(client, bob, "Elsewhere")
+    assert (await create_team_via_api(client, bob, elsewhere["id"], "Data Science"))[
+        "name"
+    ] == "Data Science"
+    mlops = await create_team_via_api(client, alice_headers, prod["id"], "MLOps")
+    await _renames(client, alice_headers, "/teams", (mlops, "DATA SCIENCE"), (team, "data science"))
 
 
 async def test_custom_role_names_clash_with_system_roles_and_each_other(
     client: httpx.AsyncClient, alice_headers: dict[str, str]
 ) -> None:
-    prod = await make_org(client, alice_headers, "Production")
+    prod = await create_org_via_api(client, alice_headers, "Production")
     for name in ("organization admin", "ORGANIZATION ADMIN", " Workspace Viewer ", "project admin"):
         r = await client.post("/roles", json=_role(prod["id"], name), headers=alice_headers)
         assert r.status_code == 409, (name, r.text)
         assert r.json()["detail"][0] == "EntityExistsError"
     made = await client.post("/roles", json=_role(prod["id"], "Deployers"), headers=alice_headers)
     assert made.status_code == 201
-    role_id = made.json()["id"]
+    role = made.json()
     r = await client.post("/roles", json=_role(prod["id"], "deployers"), headers=alice_headers)
     assert r.status_code == 409
-    other = await make_org(client, alice_headers, "Development")
+    other = await create_org_via_api(client, alice_headers, "Development")
     r = await client.post("/roles", json=_role(other["id"], "deployers"), headers=alice_headers)
     assert r.status_code == 201
-    r = await client.patch(
-        f"/roles/{role_id}", json={"name": "Organization Admin"}, headers=alice_headers
+    await _renames(
+        client, alice_headers, "/roles", (role, "Organization Admin"), (role, "DEPLOYERS")
     )
-    assert r.status_code == 409
-    r = await client.patch(f"/roles/{role_id}", json={"name": "DEPLOYERS"}, headers=alice_headers)
-    assert r.status_code == 200, r.text
-    assert r.json()["name"] == "DEPLOYERS"
 
 
 async def test_names_are_stored_trimmed(
     client: httpx.AsyncClient, alice_headers: dict[str, str]
 ) -> None:
-    org = await make_org(client, alice_headers, "  Padded  ")
+    org = await create_org_via_api(client, alice_headers, "  Padded  ")
     assert org["name"] == "Padded"
     r = await client.get("/organizations/Padded", headers=alice_headers)
     assert r.json()["id"] == org["id"]
     r = await client.post("/organizations", json={"name": "padded\n"}, headers=alice_headers)
     assert r.status_code == 409
-    team = await make_team(client, alice_headers, org["id"], "\tData Science\r\n")
+    team = await create_team_via_api(client, alice_headers, org["id"], "\tData Science\r\n")
     assert team["name"] == "Data Science"
     r = await client.post(
         "/roles", json=_role(org["id"], "\u3000Leads\u00a0"), headers=alice_headers
@@ -230,7 +234,7 @@ async def test_names_are_stored_trimmed(
 async def test_refused_names_are_422_saying_why(
     client: httpx.AsyncClient, alice_headers: dict[str, str], name: str, says: str
 ) -> None:
-    org = await make_org(client, alice_headers, "Production")
+    org = await create_org_via_api(client, alice_headers, "Production")
     for url, body in (
         ("/organizations", {"name": name}),
         ("/teams", {"name": name, "organization_id": org["id"]}),
@@ -260,17 +264,17 @@ async def test_refused_names_are_422_saying_why(
 async def test_accepted_names_round_trip(
     client: httpx.AsyncClient, alice_headers: dict[str, str], name: str
 ) -> None:
-    org = await make_org(client, alice_headers, name)
+    org = await create_org_via_api(client, alice_headers, name)
     assert org["name"] == name
     r = await client.get("/organizations", params={"name": name}, headers=alice_headers)
     assert [o["id"] for o in r.json()] == [org["id"]]
-    assert (await make_team(client, alice_headers, org["id"], name))["name"] == name
+    assert (await create_team_via_api(client, alice_headers, org["id"], name))["name"] == name
 
 
 async def test_workspace_names_stay_slugs(
     client: httpx.AsyncClient, alice_headers: dict[str, str]
 ) -> None:
-    org = await make_org(client, alice_headers, "Production")
+    org = await create_org_via_api(client, alice_headers, "Production")
     for name in ("Production", "my workspace", "ws!"):
         body = {"name": name, "organization_id": org["id"]}
         r = await client.post("/workspaces", json=body, headers=alice_headers)
@@ -346,7 +350,9 @@ def test_the_openapi_publishes_one_name_rule(app: FastAPI) -> None:
         "OrganizationUpdate",
         "TeamCreate",
         "TeamUpdate",
-        "RoleCreate",
+        "OrganizationRoleCreate",  # RoleCreate: one schema per level
+        "WorkspaceRoleCreate",
+        "ProjectRoleCreate",
         "RoleUpdate",
     ):
         schema = name_schema(model)
@@ -389,12 +395,12 @@ def test_every_schema_valid_name_is_accepted(value: str) -> None:
 async def test_uuid_shaped_names_are_found_by_name_when_no_id_matches(
     client: httpx.AsyncClient, alice_headers: dict[str, str]
 ) -> None:
-    first = await make_org(client, alice_headers, "Production")
+    first = await create_org_via_api(client, alice_headers, "Production")
     shaped = str(uuid.uuid4())
-    by_name = await make_org(client, alice_headers, shaped)
+    by_name = await create_org_via_api(client, alice_headers, shaped)
     r = await client.get(f"/organizations/{shaped}", headers=alice_headers)
     assert r.json()["id"] == by_name["id"]
     # A name equal to another organization's id never hides that organization.
-    await make_org(client, alice_headers, first["id"])
+    await create_org_via_api(client, alice_headers, first["id"])
     r = await client.get(f"/organizations/{first['id']}", headers=alice_headers)
     assert r.json()["name"] == "Production"

@@ -10,7 +10,12 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.fixtures.factories import bearer, make_user, token_for
-from tests.fixtures.orgs import make_org, make_team, make_ws
+from tests.fixtures.orgs import (
+    create_invitation_via_api,
+    create_org_via_api,
+    create_team_via_api,
+    create_ws_via_api,
+)
 
 
 async def _world(
@@ -18,17 +23,11 @@ async def _world(
 ) -> tuple[dict[str, str], dict[str, str], dict[str, Any]]:
     a_h = bearer(await token_for(db, await make_user(db, "anna")))
     b_h = bearer(await token_for(db, await make_user(db, "bert")))
-    await make_org(client, a_h, "org-a")
-    org = await make_org(client, b_h, "org-b")
-    ws = await make_ws(client, b_h, org["id"], "ws-b")
-    team = await make_team(client, b_h, org["id"], "team-b")
-    inv = (
-        await client.post(
-            f"/organizations/{org['id']}/invitations",
-            json={"email": "anna@example.com"},
-            headers=b_h,
-        )
-    ).json()
+    await create_org_via_api(client, a_h, "org-a")
+    org = await create_org_via_api(client, b_h, "org-b")
+    ws = await create_ws_via_api(client, b_h, org["id"], "ws-b")
+    team = await create_team_via_api(client, b_h, org["id"], "team-b")
+    inv = await create_invitation_via_api(client, b_h, org["id"], "anna@example.com")
     bert_id = org["owner"]["id"]
     return a_h, b_h, {"org": org, "ws": ws, "team": team, "inv": inv, "bert": bert_id}
 

@@ -11,8 +11,14 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tests.fixtures.authz import assign
 from tests.fixtures.factories import make_user
-from tests.fixtures.orgs import assign, make_org, make_team, make_ws
+from tests.fixtures.orgs import (
+    create_invitation_via_api,
+    create_org_via_api,
+    create_team_via_api,
+    create_ws_via_api,
+)
 from zenpro.authz.vocabulary import ORG_MEMBER_ID, WORKSPACE_VIEWER_ID
 from zenpro.kit.db import utcnow
 from zenpro.models import Share, TeamMember
@@ -57,20 +63,17 @@ async def _same_for_every_page_size(
 async def test_organization_members_page_across_kinds(
     client: httpx.AsyncClient, db: AsyncSession, alice_headers: dict[str, str]
 ) -> None:
-    org = await make_org(client, alice_headers, "acme")
+    org = await create_org_via_api(client, alice_headers, "acme")
     users = [await make_user(db, f"u{i}") for i in range(3)]
     for u in users:
-        await assign(db, ORG_MEMBER_ID, org["id"], user_id=u.id)
-    teams = [await make_team(client, alice_headers, org["id"], f"team-{i}") for i in range(2)]
-    await assign(db, ORG_MEMBER_ID, org["id"], team_id=uuid.UUID(teams[1]["id"]))
+        await assign(db, ORG_MEMBER_ID, org["id"], user=u)
+    teams = [
+        await create_team_via_api(client, alice_headers, org["id"], f"team-{i}") for i in range(2)
+    ]
+    await assign(db, ORG_MEMBER_ID, org["id"], team=teams[1]["id"])
     await db.commit()
     for i in range(2):
-        r = await client.post(
-            f"/organizations/{org['id']}/invitations",
-            json={"email": f"guest{i}@example.com"},
-            headers=alice_headers,
-        )
-        assert r.status_code == 201, r.text
+        await create_invitation_via_api(client, alice_headers, org["id"], f"guest{i}@example.com")
     whole = await _same_for_every_page_size(
         client, f"/organizations/{org['id']}/members", alice_headers, 1 + 3 + 2 + 2
     )
@@ -86,17 +89,17 @@ async def test_organization_members_page_across_kinds(
 async def test_workspace_and_team_members_page(
     client: httpx.AsyncClient, db: AsyncSession, alice_headers: dict[str, str]
 ) -> None:
-    org = await make_org(client, alice_headers, "acme")
-    ws = await make_ws(client, alice_headers, org["id"], "alpha")
-    team = await make_team(client, alice_headers, org["id"], "devs")
+    org = await create_org_via_api(client, alice_headers, "acme")
+    ws = await create_ws_via_api(client, alice_headers, org["id"], "alpha")
+    team = await create_team_via_api(client, alice_headers, org["id"], "devs")
     team_id, ws_id = uuid.UUID(team["id"]), uuid.UUID(ws["id"])
     direct, via_team, sharer = (
         await make_user(db, "dora"),
         await make_user(db, "Tom"),
         await make_user(db, "sam"),
     )
-    await assign(db, WORKSPACE_VIEWER_ID, org["id"], user_id=direct.id, workspace_id=ws_id)
-    await assign(db, WORKSPACE_VIEWER_ID, org["id"], team_id=team_id, workspace_id=ws_id)
+    await assign(db, WORKSPACE_VIEWER_ID, org["id"], user=direct, workspace=ws_id)
+    await assign(db, WORKSPACE_VIEWER_ID, org["id"], team=team_id, workspace=ws_id)
     now = utcnow()
     db.add_all(
         [

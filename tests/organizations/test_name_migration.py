@@ -29,62 +29,37 @@ from zenpro.authz.vocabulary import ORG_ADMIN_ID
 from zenpro.kit.db import make_engine
 from zenpro.kit.migrate import alembic_config
 
+UUID, TEXT, FLAG, STAMP = sa.Uuid(), sa.String(), sa.Boolean(), sa.DateTime(timezone=True)
 
-# The tables as they are at 0006 (not the models, which follow the head).
-def _stamps() -> tuple[sa.ColumnClause[Any], ...]:
-    return sa.column("created", sa.DateTime(timezone=True)), sa.column(
-        "updated", sa.DateTime(timezone=True)
+
+def _table(
+    name: str, stamps: tuple[str, ...] = ("created", "updated"), /, **columns: Any
+) -> sa.TableClause:
+    return sa.table(
+        name,
+        *(sa.column(column, kind) for column, kind in columns.items()),
+        *(sa.column(stamp, STAMP) for stamp in stamps),
     )
 
 
-USERS = sa.table(
+# The tables as they are at 0006 (not the models, which follow the head).
+USERS = _table(
     "users",
-    sa.column("id", sa.Uuid()),
-    sa.column("username", sa.String()),
-    sa.column("metadata", sa.JSON()),
-    *(sa.column(c, sa.Boolean()) for c in ("is_active", "is_superuser", "is_service_account")),
-    *(sa.column(c, sa.Boolean()) for c in ("is_onboarded", "password_expired")),
-    *_stamps(),
+    id=UUID,
+    username=TEXT,
+    metadata=sa.JSON(),
+    **dict.fromkeys(("is_active", "is_superuser", "is_service_account"), FLAG),
+    **dict.fromkeys(("is_onboarded", "password_expired"), FLAG),
 )
-ORGS = sa.table(
-    "organizations",
-    sa.column("id", sa.Uuid()),
-    sa.column("name", sa.String()),
-    sa.column("owner_id", sa.Uuid()),
-    *_stamps(),
-)
-TEAMS = sa.table(
-    "teams",
-    sa.column("id", sa.Uuid()),
-    sa.column("name", sa.String()),
-    sa.column("organization_id", sa.Uuid()),
-    *_stamps(),
-)
-ROLES = sa.table(
-    "roles",
-    sa.column("id", sa.Uuid()),
-    sa.column("name", sa.String()),
-    sa.column("organization_id", sa.Uuid()),
-    sa.column("level", sa.String()),
-    sa.column("system_managed", sa.Boolean()),
-    *_stamps(),
-)
-MEMBERS = sa.table(
-    "team_members",
-    sa.column("id", sa.Uuid()),
-    sa.column("team_id", sa.Uuid()),
-    sa.column("user_id", sa.Uuid()),
-    sa.column("created", sa.DateTime(timezone=True)),
-)
-ASSIGNMENTS = sa.table(
+ORGS = _table("organizations", id=UUID, name=TEXT, owner_id=UUID)
+TEAMS = _table("teams", id=UUID, name=TEXT, organization_id=UUID)
+ROLES = _table("roles", id=UUID, name=TEXT, organization_id=UUID, level=TEXT, system_managed=FLAG)
+MEMBERS = _table("team_members", ("created",), id=UUID, team_id=UUID, user_id=UUID)
+ASSIGNMENTS = _table(
     "role_assignments",
-    sa.column("id", sa.Uuid()),
-    sa.column("role_id", sa.Uuid()),
-    sa.column("user_id", sa.Uuid()),
-    sa.column("team_id", sa.Uuid()),
-    sa.column("organization_id", sa.Uuid()),
-    sa.column("scope_key", sa.String()),
-    sa.column("created", sa.DateTime(timezone=True)),
+    ("created",),
+    **dict.fromkeys(("id", "role_id", "user_id", "team_id", "organization_id"), UUID),
+    scope_key=TEXT,
 )
 
 
@@ -156,14 +131,10 @@ async def _seed(
         await conn.execute(
             ORGS.insert().values(id=uuid.uuid4(), name="acme-2", owner_id=user, **stamps)
         )
+        grant = ASSIGNMENTS.insert().values(user_id=user, organization_id=org, created=now)
         await conn.execute(
-            ASSIGNMENTS.insert().values(
-                id=uuid.uuid4(),
-                role_id=ORG_ADMIN_ID,
-                user_id=user,
-                organization_id=org,
-                scope_key=f"{ORG_ADMIN_ID}:{org}:user:{user}",
-                created=now,
+            grant.values(
+                id=uuid.uuid4(), role_id=ORG_ADMIN_ID, scope_key=f"{ORG_ADMIN_ID}:{org}:user:{user}"
             )
         )
         for name in teams:
@@ -187,15 +158,7 @@ async def _seed(
                 )
             )
             await conn.execute(
-                ASSIGNMENTS.insert().values(
-                    id=uuid.uuid4(),
-                    role_id=role,
-                    team_id=None,
-                    user_id=user,
-                    organization_id=org,
-                    scope_key=f"{role}:{org}:user:{user}",
-                    created=now,
-                )
+                grant.values(id=uuid.uuid4(), role_id=role, scope_key=f"{role}:{org}:user:{user}")
             )
     return user, org
 

@@ -9,8 +9,9 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tests.fixtures.authz import assign
 from tests.fixtures.factories import bearer, make_user, token_for
-from tests.fixtures.orgs import assign, make_org, make_ws
+from tests.fixtures.orgs import create_invitation_via_api, create_org_via_api, create_ws_via_api
 from zenpro.authz.vocabulary import ORG_ADMIN_ID, ORG_MEMBER_ID, WORKSPACE_VIEWER_ID
 from zenpro.models import RoleAssignment, User
 
@@ -18,7 +19,7 @@ from zenpro.models import RoleAssignment, User
 async def test_create_makes_owner_admin(
     client: httpx.AsyncClient, db: AsyncSession, alice: User, alice_headers: dict[str, str]
 ) -> None:
-    org = await make_org(client, alice_headers, "acme")
+    org = await create_org_via_api(client, alice_headers, "acme")
     assert org["owner"]["id"] == str(alice.id)
     assert org["has_active_subscription"] is None
     ra = await db.scalar(
@@ -42,8 +43,8 @@ async def test_create_makes_owner_admin(
 
 
 async def test_owner_of_two_orgs(client: httpx.AsyncClient, alice_headers: dict[str, str]) -> None:
-    await make_org(client, alice_headers, "one")
-    await make_org(client, alice_headers, "two")
+    await create_org_via_api(client, alice_headers, "one")
+    await create_org_via_api(client, alice_headers, "two")
     r = await client.get("/organizations", headers=alice_headers)
     assert sorted(o["name"] for o in r.json()) == ["one", "two"]
 
@@ -70,8 +71,8 @@ async def test_bad_input(client: httpx.AsyncClient, alice_headers: dict[str, str
 async def test_update_and_duplicate(
     client: httpx.AsyncClient, alice_headers: dict[str, str]
 ) -> None:
-    org = await make_org(client, alice_headers, "acme")
-    await make_org(client, alice_headers, "other")
+    org = await create_org_via_api(client, alice_headers, "acme")
+    await create_org_via_api(client, alice_headers, "other")
     r = await client.patch(
         f"/organizations/{org['id']}", json={"display_name": "Acme Inc."}, headers=alice_headers
     )
@@ -89,9 +90,9 @@ async def test_update_and_duplicate(
 async def test_member_may_read_not_update(
     client: httpx.AsyncClient, db: AsyncSession, alice_headers: dict[str, str]
 ) -> None:
-    org = await make_org(client, alice_headers, "acme")
+    org = await create_org_via_api(client, alice_headers, "acme")
     bob = await make_user(db, "bob")
-    await assign(db, ORG_MEMBER_ID, org["id"], user_id=bob.id)
+    await assign(db, ORG_MEMBER_ID, org["id"], user=bob)
     bob_h = bearer(await token_for(db, bob))
     assert (await client.get(f"/organizations/{org['id']}", headers=bob_h)).status_code == 200
     r = await client.patch(f"/organizations/{org['id']}", json={"description": "x"}, headers=bob_h)
@@ -108,7 +109,7 @@ async def test_limit(
     original = app.state.settings
     app.state.settings = original.model_copy(update={"max_owned_organizations": 1})
     try:
-        await make_org(client, alice_headers, "first")
+        await create_org_via_api(client, alice_headers, "first")
         r = await client.post("/organizations", json={"name": "second"}, headers=alice_headers)
         assert r.status_code == 402
         assert r.json()["detail"][0] == "SubscriptionUpgradeRequiredError"
@@ -119,7 +120,7 @@ async def test_limit(
 async def test_service_account_cannot_create(
     client: httpx.AsyncClient, db: AsyncSession, alice_headers: dict[str, str]
 ) -> None:
-    org = await make_org(client, alice_headers, "acme")
+    org = await create_org_via_api(client, alice_headers, "acme")
     sa = User(
         username="robot",
         is_service_account=True,
@@ -137,8 +138,8 @@ async def test_service_account_cannot_create(
 async def test_delete_refused_with_live_workspaces(
     client: httpx.AsyncClient, alice_headers: dict[str, str]
 ) -> None:
-    org = await make_org(client, alice_headers, "acme")
-    ws = await make_ws(client, alice_headers, org["id"], "ws-1")
+    org = await create_org_via_api(client, alice_headers, "acme")
+    ws = await create_ws_via_api(client, alice_headers, org["id"], "ws-1")
     r = await client.delete(f"/organizations/{org['id']}", headers=alice_headers)
     assert r.status_code == 409
     assert "force" in r.json()["detail"][1]
@@ -154,8 +155,8 @@ async def test_delete_refused_with_live_workspaces(
 
 
 async def test_force_delete(client: httpx.AsyncClient, alice_headers: dict[str, str]) -> None:
-    org = await make_org(client, alice_headers, "acme")
-    await make_ws(client, alice_headers, org["id"], "ws-1")
+    org = await create_org_via_api(client, alice_headers, "acme")
+    await create_ws_via_api(client, alice_headers, org["id"], "ws-1")
     r = await client.delete(
         f"/organizations/{org['id']}", params={"force": "True"}, headers=alice_headers
     )
@@ -166,11 +167,11 @@ async def test_force_delete(client: httpx.AsyncClient, alice_headers: dict[str, 
 async def test_members_and_removal(
     client: httpx.AsyncClient, db: AsyncSession, alice: User, alice_headers: dict[str, str]
 ) -> None:
-    org = await make_org(client, alice_headers, "acme")
-    ws = await make_ws(client, alice_headers, org["id"], "ws-1")
+    org = await create_org_via_api(client, alice_headers, "acme")
+    ws = await create_ws_via_api(client, alice_headers, org["id"], "ws-1")
     bob = await make_user(db, "bob")
-    await assign(db, ORG_MEMBER_ID, org["id"], user_id=bob.id)
-    await assign(db, WORKSPACE_VIEWER_ID, org["id"], user_id=bob.id, workspace_id=ws["id"])
+    await assign(db, ORG_MEMBER_ID, org["id"], user=bob)
+    await assign(db, WORKSPACE_VIEWER_ID, org["id"], user=bob, workspace=ws["id"])
     team = (
         await client.post(
             "/teams", json={"name": "devs", "organization_id": org["id"]}, headers=alice_headers
@@ -180,12 +181,7 @@ async def test_members_and_removal(
         f"/teams/{team['id']}/members", params={"user_id": str(bob.id)}, headers=alice_headers
     )
     assert r.status_code == 200
-    r = await client.post(
-        f"/organizations/{org['id']}/invitations",
-        json={"email": "carol@example.com"},
-        headers=alice_headers,
-    )
-    assert r.status_code == 201
+    await create_invitation_via_api(client, alice_headers, org["id"], "carol@example.com")
     r = await client.get(f"/organizations/{org['id']}/members", headers=alice_headers)
     assert r.status_code == 200
     members = r.json()

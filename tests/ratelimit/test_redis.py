@@ -20,6 +20,7 @@ from tests.fixtures.factories import PASSWORD, make_user
 from tests.fixtures.services import need
 from tests.ratelimit.conftest import AppFactory, client_for
 from tests.ratelimit.test_limits import _assert_429, _remaining, _user_headers
+from tests.support.processes import free_port
 
 # DB 14 of the shared Redis: these tests flush it and nothing else.
 REDIS_URL = "redis://127.0.0.1:6379/14"
@@ -82,9 +83,7 @@ class RedisProcess:
     """A throwaway redis-server of our own, to take down and bring back."""
 
     def __init__(self) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property

@@ -18,18 +18,30 @@ from tests.fixtures.authz import (
 )
 from tests.fixtures.factories import bearer, make_user
 from zenpro.authz.vocabulary import SYSTEM_ROLE_BY_NAME
-from zenpro.models import User
+from zenpro.models import Organization, User, Workspace
 
 VIEWER = SYSTEM_ROLE_BY_NAME["Workspace Viewer"].id
 ADMIN = SYSTEM_ROLE_BY_NAME["Workspace Admin"].id
 PROJECT_DEV = SYSTEM_ROLE_BY_NAME["Project Developer"].id
 
 
-async def _setup(db: AsyncSession, admin: User):  # type: ignore[no-untyped-def]
+async def _setup(
+    db: AsyncSession, admin: User
+) -> tuple[Organization, Workspace, User, dict[str, str]]:
+    """``admin``'s organization and workspace, user bob, and the workspace's machine headers."""
     org = await make_org(db, admin)
     ws = await make_workspace(db, org)
     bob = await make_user(db, "bob")
     return org, ws, bob, bearer(await machine_token(db, ws))
+
+
+async def _bob_holding(
+    db: AsyncSession, admin: User, role_id: uuid.UUID
+) -> tuple[User, dict[str, str]]:
+    """As ``_setup``, with bob holding ``role_id`` on the workspace: bob, machine headers."""
+    org, ws, bob, machine = await _setup(db, admin)
+    await assign(db, role_id, org, user=bob, workspace=ws)
+    return bob, machine
 
 
 async def _check(
@@ -43,11 +55,20 @@ async def _check(
     )
 
 
+async def _allowed(
+    client: httpx.AsyncClient, headers: dict[str, str], user: User, action: str, resource: str
+) -> httpx.Response:
+    return await client.get(
+        "/rbac/allowed_resource_ids",
+        params={"user_id": str(user.id), "resource": resource, "action": action},
+        headers=headers,
+    )
+
+
 async def test_viewer_reads_but_cannot_create(
     client: httpx.AsyncClient, db: AsyncSession, alice: User
 ) -> None:
-    org, ws, bob, machine = await _setup(db, alice)
-    await assign(db, VIEWER, org, user=bob, workspace=ws)
+    bob, machine = await _bob_holding(db, alice, VIEWER)
     sid = uuid.uuid4()
     r = await _check(client, machine, bob, "read", ["stack", f"stack/{sid}"])
     assert r.status_code == 200
@@ -59,8 +80,7 @@ async def test_viewer_reads_but_cannot_create(
 async def test_hundred_resources_answer_every_key(
     client: httpx.AsyncClient, db: AsyncSession, alice: User
 ) -> None:
-    org, ws, bob, machine = await _setup(db, alice)
-    await assign(db, ADMIN, org, user=bob, workspace=ws)
+    bob, machine = await _bob_holding(db, alice, ADMIN)
     pid = uuid.uuid4()
     body = [f"{pid}:pipeline/{uuid.uuid4()}" for _ in range(50)] + [
         f"stack/{uuid.uuid4()}" for _ in range(50)
@@ -109,11 +129,7 @@ async def test_grants_in_another_workspace_do_not_count(
     await assign(db, ADMIN, org, user=bob, workspace=other)
     r = await _check(client, machine, bob, "read", ["stack"])
     assert r.json() == {"stack": False}
-    ids = await client.get(
-        "/rbac/allowed_resource_ids",
-        params={"user_id": str(bob.id), "resource": "stack", "action": "read"},
-        headers=machine,
-    )
+    ids = await _allowed(client, machine, bob, "read", "stack")
     assert ids.json() == {"full_access": False, "ids": []}
 
 
@@ -128,17 +144,9 @@ async def test_project_scope_and_shares(
     body = [f"{p1}:pipeline", f"{p2}:pipeline", f"stack/{stack_id}", f"stack/{uuid.uuid4()}"]
     r = await _check(client, machine, bob, "read", body)
     assert r.json() == {body[0]: True, body[1]: False, body[2]: True, body[3]: False}
-    ids = await client.get(
-        "/rbac/allowed_resource_ids",
-        params={"user_id": str(bob.id), "resource": "stack", "action": "read"},
-        headers=machine,
-    )
+    ids = await _allowed(client, machine, bob, "read", "stack")
     assert ids.json() == {"full_access": False, "ids": [str(stack_id)]}
-    full = await client.get(
-        "/rbac/allowed_resource_ids",
-        params={"user_id": str(bob.id), "resource": f"{p1}:pipeline", "action": "read"},
-        headers=machine,
-    )
+    full = await _allowed(client, machine, bob, "read", f"{p1}:pipeline")
     assert full.json() == {"full_access": True, "ids": []}
 
 
@@ -150,26 +158,23 @@ async def test_resource_members_sets_the_complete_action_set(
     await join(db, org, bob)
     await assign(db, ADMIN, org, user=alice, workspace=ws)
     sid = uuid.uuid4()
-    body = {
+    body: dict[str, object] = {
         "user_id": str(bob.id),
         "sharing_user_id": str(alice.id),
         "resource": f"stack/{sid}",
-        "actions": ["read", "update"],
     }
-    r = await client.post("/rbac/resource_members", json=body, headers=machine)
-    assert r.status_code == 200
-    assert r.json() == {}
-    got = await _check(client, machine, bob, "update", [f"stack/{sid}"])
-    assert got.json() == {f"stack/{sid}": True}
-    body["actions"] = ["read"]
-    await client.post("/rbac/resource_members", json=body, headers=machine)
-    got = await _check(client, machine, bob, "update", [f"stack/{sid}"])
-    assert got.json() == {f"stack/{sid}": False}
+
+    async def share_then_check(actions: list[str], action: str) -> object:
+        body["actions"] = actions
+        r = await client.post("/rbac/resource_members", json=body, headers=machine)
+        assert r.status_code == 200
+        assert r.json() == {}
+        return (await _check(client, machine, bob, action, [f"stack/{sid}"])).json()
+
+    assert await share_then_check(["read", "update"], "update") == {f"stack/{sid}": True}
+    assert await share_then_check(["read"], "update") == {f"stack/{sid}": False}
     # unshare, then forget
-    body["actions"] = []
-    await client.post("/rbac/resource_members", json=body, headers=machine)
-    got = await _check(client, machine, bob, "read", [f"stack/{sid}"])
-    assert got.json() == {f"stack/{sid}": False}
+    assert await share_then_check([], "read") == {f"stack/{sid}": False}
 
 
 async def test_share_with_a_team_of_another_org_is_404(
@@ -219,8 +224,7 @@ async def test_warm_cache_still_rejects_bad_input(
     client: httpx.AsyncClient, db: AsyncSession, alice: User
 ) -> None:
     """Once the caches are warm, malformed requests still get the full route's 422."""
-    org, ws, bob, machine = await _setup(db, alice)
-    await assign(db, VIEWER, org, user=bob, workspace=ws)
+    bob, machine = await _bob_holding(db, alice, VIEWER)
     for _ in range(2):
         assert (await _check(client, machine, bob, "read", ["stack"])).json() == {"stack": True}
     assert (await _check(client, machine, bob, "read", ["stack/x"])).status_code == 422
@@ -239,9 +243,5 @@ async def test_warm_cache_still_rejects_bad_input(
         headers={**machine, "Content-Type": "application/json"},
     )
     assert r.status_code == 422
-    ids = await client.get(
-        "/rbac/allowed_resource_ids",
-        params={"user_id": str(bob.id), "resource": "stack/" + str(uuid.uuid4()), "action": "read"},
-        headers=machine,
-    )
+    ids = await _allowed(client, machine, bob, "read", "stack/" + str(uuid.uuid4()))
     assert ids.status_code == 422

@@ -6,31 +6,20 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.fixtures.services import required
+from tests.support.processes import ZenproServer, free_port, zenpro_serve
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-ROOT = Path(__file__).resolve().parents[2]
-ZENPRO = ROOT / ".venv" / "bin" / "zenpro"
 ADMIN_PASSWORD = "reliability-admin-pw"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _as_postgres(cmd: list[str]) -> list[str]:
@@ -87,79 +76,24 @@ def own_postgres() -> Iterator[OwnPostgres]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-@dataclass
-class Server:
-    proc: subprocess.Popen[bytes]
-    port: int
-    log: Path
-    token: str = ""
-    env: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:]
+RELIABILITY_SETTINGS = {
+    "ZENPRO_ENV": "test",
+    "ZENPRO_RATELIMIT_ENABLED": "false",
+    "ZENPRO_RECONCILER_ENABLED": "false",
+    "ZENPRO_LOG_LEVEL": "WARNING",
+    "ZENPRO_LOG_FORMAT": "text",
+}
 
 
-def _wait_ready(server: Server, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.proc.poll() is not None:
-            raise AssertionError(f"zenpro exited early:\n{server.output()}")
-        try:
-            if httpx.get(f"{server.url}/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"zenpro did not start:\n{server.output()}")
-
-
-@contextmanager
-def zenpro_serve(database_url: str, **env: str) -> Iterator[Server]:
-    """``zenpro serve --migrate`` on a free port, logged in as the first admin."""
-    port = free_port()
-    log = Path(tempfile.mkstemp(prefix="zenpro-serve-", suffix=".log")[1])
-    full_env = {
-        **os.environ,
-        "ZENPRO_ENV": "test",
-        "ZENPRO_DATABASE_URL": database_url,
-        "ZENPRO_BASE_URL": f"http://127.0.0.1:{port}",
-        "ZENPRO_RATELIMIT_ENABLED": "false",
-        "ZENPRO_RECONCILER_ENABLED": "false",
-        "ZENPRO_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "ZENPRO_LOG_LEVEL": "WARNING",
-        "ZENPRO_LOG_FORMAT": "text",
-        **env,
-    }
-    cmd = [str(ZENPRO), "serve", "--migrate", "--port", str(port)]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, env=full_env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
-    server = Server(proc, port, log, env=full_env)
-    try:
-        _wait_ready(server)
-        r = httpx.post(
-            f"{server.url}/auth/login",
-            data={"username": "admin", "password": ADMIN_PASSWORD},
-            timeout=30,
-        )
-        assert r.status_code == 200, r.text
-        server.token = r.json()["access_token"]
-        yield server
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        keep = os.environ.get("ZENPRO_KEEP_SERVER_LOG")
-        if keep:
-            shutil.copy(log, keep)
-        log.unlink(missing_ok=True)
+def logged_in_server(
+    database_url: str | None = None, **settings: str
+) -> AbstractContextManager[ZenproServer]:
+    """``zenpro serve --migrate`` on a free port (a SQLite file of its own unless
+    ``database_url``), logged in as the first admin; ``settings`` override ours."""
+    return zenpro_serve(
+        database_url=database_url,
+        env={**RELIABILITY_SETTINGS, **settings},
+        admin_password=ADMIN_PASSWORD,
+        login=True,
+        stop_timeout=40,
+    )

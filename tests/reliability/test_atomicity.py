@@ -20,7 +20,12 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tests.fixtures.factories import bearer, make_user, token_for
-from tests.fixtures.orgs import make_org, make_team, make_ws
+from tests.fixtures.orgs import (
+    create_invitation_via_api,
+    create_org_via_api,
+    create_team_via_api,
+    create_ws_via_api,
+)
 from zenpro.models import Base
 
 Snapshot = dict[str, list[tuple[str, ...]]]
@@ -139,14 +144,12 @@ async def _noop() -> None:
 async def test_accept_invitation_is_atomic(
     app: FastAPI, client: httpx.AsyncClient, db: AsyncSession, alice_headers: dict[str, str]
 ) -> None:
-    org = await make_org(client, alice_headers, "acme")
-    team = await make_team(client, alice_headers, org["id"], "devs")
-    r = await client.post(
-        f"/organizations/{org['id']}/invitations",
-        json={"email": "bob@example.com"},
-        headers=alice_headers,
+    org = await create_org_via_api(client, alice_headers, "acme")
+    team = await create_team_via_api(client, alice_headers, org["id"], "devs")
+    invitation = await create_invitation_via_api(
+        client, alice_headers, org["id"], "bob@example.com"
     )
-    inv = r.json()["id"]
+    inv = invitation["id"]
     r = await client.post(
         f"/teams/{team['id']}/members", params={"invitation_id": inv}, headers=alice_headers
     )
@@ -166,15 +169,10 @@ async def test_accept_invitation_is_atomic(
 async def test_delete_organization_is_atomic(
     app: FastAPI, client: httpx.AsyncClient, alice_headers: dict[str, str]
 ) -> None:
-    org = await make_org(client, alice_headers, "acme")
-    await make_team(client, alice_headers, org["id"], "devs")
-    await make_ws(client, alice_headers, org["id"], "alpha", enroll=True)
-    r = await client.post(
-        f"/organizations/{org['id']}/invitations",
-        json={"email": "bob@example.com"},
-        headers=alice_headers,
-    )
-    assert r.status_code == 201
+    org = await create_org_via_api(client, alice_headers, "acme")
+    await create_team_via_api(client, alice_headers, org["id"], "devs")
+    await create_ws_via_api(client, alice_headers, org["id"], "alpha", enroll=True)
+    await create_invitation_via_api(client, alice_headers, org["id"], "bob@example.com")
 
     async def delete() -> httpx.Response:
         return await client.delete(

@@ -9,8 +9,9 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tests.fixtures.authz import assign
 from tests.fixtures.factories import PASSWORD, bearer, make_user, password_hash, token_for
-from tests.fixtures.orgs import assign, make_org, make_team, make_ws
+from tests.fixtures.orgs import create_org_via_api, create_team_via_api, create_ws_via_api
 from zenpro.authz.vocabulary import ORG_MEMBER_ID, SYSTEM_ROLE_BY_NAME
 from zenpro.models import APIKey, AuditEvent, Token, Workspace
 
@@ -28,8 +29,8 @@ async def test_changes_are_recorded_with_actor_ip_and_org(
     client: httpx.AsyncClient, db: AsyncSession, alice_headers: dict[str, str]
 ) -> None:
     before = len(await _events(db))
-    org = await make_org(client, alice_headers, "acme")
-    team = await make_team(client, alice_headers, org["id"], "devs")
+    org = await create_org_via_api(client, alice_headers, "acme")
+    team = await create_team_via_api(client, alice_headers, org["id"], "devs")
     r = await client.patch(f"/teams/{team['id']}", json={"description": "d"}, headers=alice_headers)
     assert r.status_code == 200
     assert (await client.delete(f"/teams/{team['id']}", headers=alice_headers)).status_code == 200
@@ -90,8 +91,8 @@ def seen_any(events: list[dict[str, str]], rtype: str) -> str:
 async def test_failed_and_rolled_back_requests_leave_no_event(
     client: httpx.AsyncClient, db: AsyncSession, alice_headers: dict[str, str]
 ) -> None:
-    org = await make_org(client, alice_headers, "acme")
-    await make_team(client, alice_headers, org["id"], "devs")
+    org = await create_org_via_api(client, alice_headers, "acme")
+    await create_team_via_api(client, alice_headers, org["id"], "devs")
     before = [e.id for e in await _events(db)]
     # A duplicate (409 after the INSERT was flushed and failed), a 422 and a 404.
     r = await client.post(
@@ -132,8 +133,8 @@ async def test_secrets_never_reach_the_trail(
     r = await client.post(f"/users/me/api_keys/{r.json()['id']}/rotate", json={}, headers=carol)
     assert r.status_code == 200, r.text
     secrets.append(r.json()["key"])
-    org = await make_org(client, admin_headers, "acme")
-    ws = await make_ws(client, admin_headers, org["id"], "alpha", enroll=True)
+    org = await create_org_via_api(client, admin_headers, "acme")
+    ws = await create_ws_via_api(client, admin_headers, org["id"], "alpha", enroll=True)
     secrets.append(ws["enrollment_key"])
     carol_id = await _user_id(client, carol)
     r = await client.patch(
@@ -167,12 +168,12 @@ async def test_who_may_read_the_trail(
     alice_headers: dict[str, str],
     admin_headers: dict[str, str],
 ) -> None:
-    org = await make_org(client, alice_headers, "acme")
+    org = await create_org_via_api(client, alice_headers, "acme")
     url = f"/organizations/{org['id']}/audit_events"
     people = {}
     for name, role in (("viewer", VIEWER), ("member", ORG_MEMBER_ID), ("billing", BILLING)):
         user = await make_user(db, name)
-        await assign(db, role, org["id"], user_id=user.id)
+        await assign(db, role, org["id"], user=user)
         people[name] = bearer(await token_for(db, user))
     stranger = bearer(await token_for(db, await make_user(db, "stranger")))
     assert (await client.get(url)).status_code == 401
@@ -191,7 +192,7 @@ async def test_who_may_read_the_trail(
 async def test_deleted_organization_keeps_its_trail_for_superusers(
     client: httpx.AsyncClient, alice_headers: dict[str, str], admin_headers: dict[str, str]
 ) -> None:
-    org = await make_org(client, alice_headers, "acme")
+    org = await create_org_via_api(client, alice_headers, "acme")
     r = await client.delete(f"/organizations/{org['id']}", headers=alice_headers)
     assert r.status_code == 200, r.text
     r = await client.get(

@@ -20,7 +20,8 @@ import pytest
 
 from tests.fixtures.db import locked_table
 from tests.fixtures.waiting import eventually
-from tests.reliability.servers import OwnPostgres, Server, own_postgres, zenpro_serve
+from tests.reliability.servers import OwnPostgres, logged_in_server, own_postgres
+from tests.support.processes import ZenproServer
 
 
 @pytest.fixture(scope="module")
@@ -30,13 +31,13 @@ def pg() -> Iterator[OwnPostgres]:
 
 
 @pytest.fixture(scope="module")
-def server(pg: OwnPostgres) -> Iterator[Server]:
-    with zenpro_serve(pg.url, ZENPRO_DB_POOL_SIZE="4", ZENPRO_DB_POOL_TIMEOUT="1") as srv:
+def server(pg: OwnPostgres) -> Iterator[ZenproServer]:
+    with logged_in_server(pg.url, ZENPRO_DB_POOL_SIZE="4", ZENPRO_DB_POOL_TIMEOUT="1") as srv:
         yield srv
 
 
 @pytest.fixture
-async def http(server: Server) -> AsyncIterator[httpx.AsyncClient]:
+async def http(server: ZenproServer) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(
         base_url=server.url, headers=server.headers(), timeout=30
     ) as client:

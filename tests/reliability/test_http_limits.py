@@ -5,29 +5,25 @@ lists ("Request size"). The ``/api/v1`` base works through the real server too."
 from __future__ import annotations
 
 import socket
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.reliability.servers import Server, zenpro_serve
+from tests.reliability.servers import logged_in_server
+from tests.support.processes import ZenproServer
 from zenpro.kit.request_limits import MAX_HEADER_BYTES, MAX_TARGET_BYTES
 
 SERVER_TARGET_LIMIT = 65535  # httptools' URL parser: longer targets never reach the app
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[Server]:
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        zenpro_serve(f"sqlite+aiosqlite:///{Path(tmp) / 'limits.db'}") as srv,
-    ):
+def server() -> Iterator[ZenproServer]:
+    with logged_in_server() as srv:
         yield srv
 
 
-def _raw_get(server: Server, target: str) -> bytes:
+def _raw_get(server: ZenproServer, target: str) -> bytes:
     """A GET with a target httpx would refuse to send (over 64 KiB)."""
     with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
         s.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
@@ -37,7 +33,7 @@ def _raw_get(server: Server, target: str) -> bytes:
     return answer
 
 
-def _get(server: Server, path: str, **headers: str) -> httpx.Response:
+def _get(server: ZenproServer, path: str, **headers: str) -> httpx.Response:
     return httpx.get(server.url + path, headers=headers, timeout=30)
 
 
@@ -48,11 +44,11 @@ def _assert_app_refused(r: httpx.Response, status: int) -> None:
 
 
 @pytest.mark.parametrize("size", [MAX_TARGET_BYTES + 1, 48 * 1024, 64 * 1024 - 100])
-def test_long_targets_get_the_apps_414(server: Server, size: int) -> None:
+def test_long_targets_get_the_apps_414(server: ZenproServer, size: int) -> None:
     _assert_app_refused(_get(server, "/health?q=" + "a" * (size - 10)), 414)
 
 
-def test_what_the_server_still_refuses_itself(server: Server) -> None:
+def test_what_the_server_still_refuses_itself(server: ZenproServer) -> None:
     answer = _raw_get(server, "/health?q=" + "a" * SERVER_TARGET_LIMIT)
     assert answer.startswith(b"HTTP/1.1 400 ")
     assert answer.endswith(b"\r\n\r\nInvalid HTTP request received.")
@@ -62,13 +58,13 @@ def test_what_the_server_still_refuses_itself(server: Server) -> None:
 
 
 @pytest.mark.parametrize("size", [MAX_HEADER_BYTES + 1, 64 * 1024, 1024 * 1024])
-def test_large_headers_get_the_apps_431(server: Server, size: int) -> None:
+def test_large_headers_get_the_apps_431(server: ZenproServer, size: int) -> None:
     _assert_app_refused(_get(server, "/users/me", **{"X-Big": "a" * size}), 431)
     many = {f"X-H{i}": "a" * 1000 for i in range(size // 1000 + 1)}
     _assert_app_refused(_get(server, "/users/me", **many), 431)
 
 
-def test_the_api_v1_base_through_the_real_server(server: Server) -> None:
+def test_the_api_v1_base_through_the_real_server(server: ZenproServer) -> None:
     auth = server.headers()
     me = _get(server, "/api/v1/users/me", **auth)
     assert me.status_code == 200, me.text

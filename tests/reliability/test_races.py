@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.conftest import BASE_URL, make_settings
 from tests.fixtures.authz import join
 from tests.fixtures.factories import bearer, make_user, token_for
-from tests.fixtures.orgs import make_org, make_ws
+from tests.fixtures.orgs import create_invitation_via_api, create_org_via_api, create_ws_via_api
 from zenpro.authz.vocabulary import ORG_ADMIN_ID, SYSTEM_ROLE_BY_NAME
 from zenpro.main import create_app
 from zenpro.models import Invitation, Organization, Role, RoleAssignment, Team, Workspace
@@ -60,7 +60,7 @@ async def test_same_organization_name(
 async def test_same_team_role_and_workspace_names(
     client: httpx.AsyncClient, db: AsyncSession, alice_headers: dict[str, str]
 ) -> None:
-    org = await make_org(client, alice_headers, "acme")
+    org = await create_org_via_api(client, alice_headers, "acme")
     bodies = {
         "/teams": {"name": "devs", "organization_id": org["id"]},
         "/roles": {
@@ -85,14 +85,11 @@ async def test_same_team_role_and_workspace_names(
 async def test_one_invitation_accepted_concurrently(
     client: httpx.AsyncClient, db: AsyncSession, alice_headers: dict[str, str]
 ) -> None:
-    org = await make_org(client, alice_headers, "acme")
-    r = await client.post(
-        f"/organizations/{org['id']}/invitations",
-        json={"email": "bob@example.com"},
-        headers=alice_headers,
+    org = await create_org_via_api(client, alice_headers, "acme")
+    invitation = await create_invitation_via_api(
+        client, alice_headers, org["id"], "bob@example.com"
     )
-    assert r.status_code == 201, r.text
-    inv = r.json()["id"]
+    inv = invitation["id"]
     bob = await make_user(db, "bob", email="bob@example.com")
     bob_id = bob.id
     tokens = [bearer(await token_for(db, bob)) for _ in range(N)]
@@ -111,7 +108,7 @@ async def test_one_invitation_accepted_concurrently(
 async def test_same_assignment_granted_and_revoked_concurrently(
     client: httpx.AsyncClient, db: AsyncSession, alice_headers: dict[str, str]
 ) -> None:
-    org = await make_org(client, alice_headers, "acme")
+    org = await create_org_via_api(client, alice_headers, "acme")
     bob = await make_user(db, "bob")
     organization = await db.get(Organization, uuid.UUID(org["id"]))
     assert organization is not None
@@ -143,8 +140,8 @@ async def test_same_assignment_granted_and_revoked_concurrently(
 async def test_concurrent_workspace_state_transitions(
     client: httpx.AsyncClient, db: AsyncSession, alice_headers: dict[str, str]
 ) -> None:
-    org = await make_org(client, alice_headers, "acme")
-    ws = await make_ws(client, alice_headers, org["id"], "alpha")
+    org = await create_org_via_api(client, alice_headers, "acme")
+    ws = await create_ws_via_api(client, alice_headers, org["id"], "alpha")
 
     async def delete(_: int) -> httpx.Response:
         return await client.patch(
@@ -160,7 +157,7 @@ async def test_concurrent_workspace_state_transitions(
     assert row.status == "deleted"
     assert row.desired_state == "deleted"
 
-    ws2 = await make_ws(client, alice_headers, org["id"], "beta")
+    ws2 = await create_ws_via_api(client, alice_headers, org["id"], "beta")
     states = ["deactivated", "available"] * (N // 2)
 
     async def flip(i: int) -> httpx.Response:
@@ -180,7 +177,7 @@ async def test_race_across_two_instances(
     database_url: str,
     alice_headers: dict[str, str],
 ) -> None:
-    org = await make_org(client, alice_headers, "acme")
+    org = await create_org_via_api(client, alice_headers, "acme")
     other = create_app(make_settings(database_url))
     async with other.router.lifespan_context(other):
         transport = httpx.ASGITransport(app=other)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable
+from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.fixtures.authz import assign, join, make_org, make_workspace
+from tests.fixtures.authz import assign, holder_of, join, make_org, make_workspace
 from tests.fixtures.factories import bearer, make_user, token_for
+from tests.fixtures.orgs import assign_via_api
 from zenpro.authz.vocabulary import ORG_ADMIN_ID, SYSTEM_ROLE_BY_NAME
-from zenpro.models import Organization, User
+from zenpro.models import Organization, User, Workspace
 from zenpro.models.role_alias import alias_id
 
 MANAGER = SYSTEM_ROLE_BY_NAME["Organization Manager"].id
@@ -29,6 +32,18 @@ def _role(org: Organization, **extra: object) -> dict[str, object]:
     }
     body.update(extra)
     return body
+
+
+async def _org_ws_and_user(
+    db: AsyncSession, owner: User, username: str, *, member: bool = False
+) -> tuple[Organization, Workspace, User]:
+    """``owner``'s organization with one workspace, and user ``username`` (a member of the
+    organization when ``member``)."""
+    org = await make_org(db, owner)
+    ws, user = await make_workspace(db, org), await make_user(db, username)
+    if member:
+        await join(db, org, user)
+    return org, ws, user
 
 
 async def test_system_roles_are_listed_and_read_only(
@@ -107,16 +122,9 @@ async def test_unknown_types_and_actions_are_422_naming_them(
 async def test_role_in_use_needs_force(
     client: httpx.AsyncClient, db: AsyncSession, alice: User, alice_headers: dict[str, str]
 ) -> None:
-    org = await make_org(db, alice)
-    ws = await make_workspace(db, org)
-    bob = await make_user(db, "bob")
-    await join(db, org, bob)
+    org, ws, bob = await _org_ws_and_user(db, alice, "bob", member=True)
     role = (await client.post("/roles", json=_role(org), headers=alice_headers)).json()
-    r = await client.post(
-        f"/roles/{role['id']}/assignments",
-        params={"user_id": str(bob.id), "workspace_id": str(ws.id)},
-        headers=alice_headers,
-    )
+    r = await assign_via_api(client, role["id"], alice_headers, user=bob, workspace=ws)
     assert r.status_code == 201, r.text
     assert r.json()["user"]["username"] == "bob"
     assert (await client.delete(f"/roles/{role['id']}", headers=alice_headers)).status_code == 409
@@ -129,85 +137,42 @@ async def test_role_in_use_needs_force(
 async def test_assignment_parameters_are_validated(
     client: httpx.AsyncClient, db: AsyncSession, alice: User, alice_headers: dict[str, str]
 ) -> None:
-    org = await make_org(db, alice)
-    ws = await make_workspace(db, org)
-    bob = await make_user(db, "bob")
-    await join(db, org, bob)
-    base = f"/roles/{WS_VIEWER}/assignments"
-    none = await client.post(base, params={"workspace_id": str(ws.id)}, headers=alice_headers)
-    assert none.status_code == 422
-    two = await client.post(
-        base,
-        params={"user_id": str(bob.id), "team_id": str(uuid.uuid4()), "workspace_id": str(ws.id)},
-        headers=alice_headers,
-    )
-    assert two.status_code == 422
-    no_ws = await client.post(base, params={"user_id": str(bob.id)}, headers=alice_headers)
-    assert no_ws.status_code == 422
-    org_with_ws = await client.post(
-        f"/roles/{MEMBER}/assignments",
-        params={"user_id": str(bob.id), "workspace_id": str(ws.id)},
-        headers=alice_headers,
-    )
-    assert org_with_ws.status_code == 422
-    ok = await client.post(
-        base, params={"user_id": str(bob.id), "workspace_id": str(ws.id)}, headers=alice_headers
-    )
-    assert ok.status_code == 201
-    dup = await client.post(
-        base, params={"user_id": str(bob.id), "workspace_id": str(ws.id)}, headers=alice_headers
-    )
-    assert dup.status_code == 409
-    listed = await client.get(base, headers=alice_headers)
+    _, ws, bob = await _org_ws_and_user(db, alice, "bob", member=True)
+
+    def viewer(**scope: Any) -> Awaitable[httpx.Response]:
+        return assign_via_api(client, WS_VIEWER, alice_headers, **scope)
+
+    assert (await viewer(workspace=ws)).status_code == 422  # nobody
+    assert (await viewer(user=bob, team=uuid.uuid4(), workspace=ws)).status_code == 422  # two
+    # The scope must fit the role's level: a conflict with the role, not a malformed request.
+    assert (await viewer(user=bob)).status_code == 409  # no workspace
+    org_with_ws = await assign_via_api(client, MEMBER, alice_headers, user=bob, workspace=ws)
+    assert org_with_ws.status_code == 409
+    assert (await viewer(user=bob, workspace=ws)).status_code == 201
+    assert (await viewer(user=bob, workspace=ws)).status_code == 409  # again
+    listed = await client.get(f"/roles/{WS_VIEWER}/assignments", headers=alice_headers)
     assert [a["user"]["username"] for a in listed.json()] == ["bob"]
-    gone = await client.delete(
-        base, params={"user_id": str(bob.id), "workspace_id": str(ws.id)}, headers=alice_headers
-    )
-    assert gone.status_code == 200
-    again = await client.delete(
-        base, params={"user_id": str(bob.id), "workspace_id": str(ws.id)}, headers=alice_headers
-    )
-    assert again.status_code == 404
+    assert (await viewer(user=bob, workspace=ws, method="DELETE")).status_code == 200
+    assert (await viewer(user=bob, workspace=ws, method="DELETE")).status_code == 404
 
 
 async def test_workspace_developer_cannot_assign_workspace_admin(
     client: httpx.AsyncClient, db: AsyncSession, alice: User
 ) -> None:
-    org = await make_org(db, alice)
-    ws = await make_workspace(db, org)
-    dev = await make_user(db, "dev")
-    target = await make_user(db, "target")
-    await assign(db, WS_DEV, org, user=dev, workspace=ws)
-    headers = bearer(await token_for(db, dev))
-    r = await client.post(
-        f"/roles/{WS_ADMIN}/assignments",
-        params={"user_id": str(target.id), "workspace_id": str(ws.id)},
-        headers=headers,
-    )
+    org, ws, target = await _org_ws_and_user(db, alice, "target")
+    _, headers = await holder_of(db, WS_DEV, org, workspace=ws, username="dev")
+    r = await assign_via_api(client, WS_ADMIN, headers, user=target, workspace=ws)
     assert r.status_code == 403
 
 
 async def test_workspace_admin_assigns_within_what_they_hold(
     client: httpx.AsyncClient, db: AsyncSession, alice: User
 ) -> None:
-    org = await make_org(db, alice)
-    ws = await make_workspace(db, org)
-    wsadmin = await make_user(db, "wsadmin")
-    target = await make_user(db, "target")
-    await join(db, org, target)
-    await assign(db, WS_ADMIN, org, user=wsadmin, workspace=ws)
-    headers = bearer(await token_for(db, wsadmin))
-    ok = await client.post(
-        f"/roles/{WS_VIEWER}/assignments",
-        params={"user_id": str(target.id), "workspace_id": str(ws.id)},
-        headers=headers,
-    )
+    org, ws, target = await _org_ws_and_user(db, alice, "target", member=True)
+    _, headers = await holder_of(db, WS_ADMIN, org, workspace=ws, username="wsadmin")
+    ok = await assign_via_api(client, WS_VIEWER, headers, user=target, workspace=ws)
     assert ok.status_code == 201, ok.text
-    org_role = await client.post(
-        f"/roles/{MANAGER}/assignments",
-        params={"user_id": str(target.id), "organization_id": str(org.id)},
-        headers=headers,
-    )
+    org_role = await assign_via_api(client, MANAGER, headers, user=target, org=org)
     assert org_role.status_code == 403
 
 
@@ -215,22 +180,12 @@ async def test_org_manager_cannot_make_org_admins(
     client: httpx.AsyncClient, db: AsyncSession, alice: User
 ) -> None:
     org = await make_org(db, alice)
-    manager = await make_user(db, "manager")
     target = await make_user(db, "target")
     await assign(db, SYSTEM_ROLE_BY_NAME["Organization Viewer"].id, org, user=target)
-    await assign(db, MANAGER, org, user=manager)
-    headers = bearer(await token_for(db, manager))
-    admin_grant = await client.post(
-        f"/roles/{ORG_ADMIN_ID}/assignments",
-        params={"user_id": str(target.id), "organization_id": str(org.id)},
-        headers=headers,
-    )
+    _, headers = await holder_of(db, MANAGER, org, username="manager")
+    admin_grant = await assign_via_api(client, ORG_ADMIN_ID, headers, user=target, org=org)
     assert admin_grant.status_code == 403
-    member_grant = await client.post(
-        f"/roles/{MEMBER}/assignments",
-        params={"user_id": str(target.id), "organization_id": str(org.id)},
-        headers=headers,
-    )
+    member_grant = await assign_via_api(client, MEMBER, headers, user=target, org=org)
     assert member_grant.status_code == 201
     perms = await client.get(
         "/permissions",
@@ -247,10 +202,8 @@ async def test_owner_keeps_org_admin(
     client: httpx.AsyncClient, db: AsyncSession, alice: User, alice_headers: dict[str, str]
 ) -> None:
     org = await make_org(db, alice)
-    r = await client.delete(
-        f"/roles/{ORG_ADMIN_ID}/assignments",
-        params={"user_id": str(alice.id), "organization_id": str(org.id)},
-        headers=alice_headers,
+    r = await assign_via_api(
+        client, ORG_ADMIN_ID, alice_headers, user=alice, org=org, method="DELETE"
     )
     assert r.status_code == 409
 
@@ -265,11 +218,7 @@ async def test_strangers_get_404(client: httpx.AsyncClient, db: AsyncSession, al
     headers = bearer(await token_for(db, stranger))
     assert (await client.get(f"/roles/{custom.json()['id']}", headers=headers)).status_code == 404
     assert (await client.get(f"/organizations/{org.id}/roles", headers=headers)).status_code == 404
-    r = await client.post(
-        f"/roles/{WS_VIEWER}/assignments",
-        params={"user_id": str(stranger.id), "workspace_id": str(ws.id)},
-        headers=headers,
-    )
+    r = await assign_via_api(client, WS_VIEWER, headers, user=stranger, workspace=ws)
     assert r.status_code == 404
     listed = await client.get(f"/roles/{WS_VIEWER}/assignments", headers=headers)
     assert listed.json() == []
@@ -284,9 +233,7 @@ async def test_permissions_for_workspace_resources(
 ) -> None:
     org = await make_org(db, alice)
     ws = await make_workspace(db, org)
-    viewer = await make_user(db, "viewer")
-    await assign(db, WS_VIEWER, org, user=viewer, workspace=ws)
-    headers = bearer(await token_for(db, viewer))
+    _, headers = await holder_of(db, WS_VIEWER, org, workspace=ws, username="viewer")
     r = await client.get(
         "/permissions",
         params={"workspace_id": str(ws.id), "resource": ["stack"], "action": "create"},

@@ -15,53 +15,47 @@ import httpx
 import pytest
 import redis
 
-from tests.compat.harness import ADMIN_PASSWORD, Api, Zenpro, run_zenpro
+from tests.compat.harness import ADMIN_PASSWORD, Api, run_zenpro
 from tests.fixtures.db import fresh_postgres
+from tests.fixtures.factories import bearer
 from tests.fixtures.services import need
+from tests.support.processes import ZenproServer, zenpro_serve
 
 REDIS_DB = 13
 BUDGET = 40  # ZENPRO_RATELIMIT_DEFAULT for this test, per principal per route
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Zenpro, Zenpro]]:
+def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ZenproServer, ZenproServer]]:
     need("postgres")
     need("redis")
     db_url = asyncio.run(fresh_postgres(suffix="_pair"))
     redis.Redis.from_url(f"redis://127.0.0.1:6379/{REDIS_DB}").flushdb()
     env = {
-        "ZENPRO_DATABASE_URL": db_url,
         "ZENPRO_REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
         "ZENPRO_RATELIMIT_DEFAULT": f"{BUDGET}/minute",
         "ZENPRO_LOG_LEVEL": "INFO",
     }
     with ExitStack() as stack:
         # Both start (and migrate) at once: the migration lock must hold.
-        a = stack.enter_context(run_zenpro(Path(tmp_path_factory.mktemp("a")), **env))
-        b = stack.enter_context(run_zenpro(Path(tmp_path_factory.mktemp("b")), **env))
+        a = stack.enter_context(run_zenpro(tmp_path_factory.mktemp("a"), db_url, **env))
+        b = stack.enter_context(run_zenpro(tmp_path_factory.mktemp("b"), db_url, **env))
         yield a, b
 
 
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 def test_a_session_from_one_works_on_the_other_and_logout_is_honoured(
-    pair: tuple[Zenpro, Zenpro],
+    pair: tuple[ZenproServer, ZenproServer],
 ) -> None:
     a, b = pair
-    login = httpx.post(
-        f"{a.url}/auth/login", data={"username": "admin", "password": ADMIN_PASSWORD}
-    )
-    token = login.json()["access_token"]
-    assert httpx.get(f"{b.url}/users/me", headers=_bearer(token)).status_code == 200
-    assert httpx.get(f"{b.url}/users/me", headers=_bearer(token)).status_code == 200  # cached
-    assert httpx.post(f"{a.url}/auth/logout", headers=_bearer(token)).status_code == 200
-    assert httpx.get(f"{b.url}/users/me", headers=_bearer(token)).status_code == 401
+    token = a.admin_token()
+    assert httpx.get(f"{b.url}/users/me", headers=bearer(token)).status_code == 200
+    assert httpx.get(f"{b.url}/users/me", headers=bearer(token)).status_code == 200  # cached
+    assert httpx.post(f"{a.url}/auth/logout", headers=bearer(token)).status_code == 200
+    assert httpx.get(f"{b.url}/users/me", headers=bearer(token)).status_code == 401
 
 
 def test_a_revocation_on_one_changes_check_permissions_on_the_other(
-    pair: tuple[Zenpro, Zenpro],
+    pair: tuple[ZenproServer, ZenproServer],
 ) -> None:
     a, b = pair
     admin = Api(a.url).login("admin", ADMIN_PASSWORD)
@@ -96,7 +90,7 @@ def test_a_revocation_on_one_changes_check_permissions_on_the_other(
             f"{b.url}/rbac/check_permissions",
             params={"user_id": bob["id"], "action": "read"},
             json=["stack"],
-            headers=_bearer(machine),
+            headers=bearer(machine),
         )
         assert r.status_code == 200, r.text
         return bool(r.json()["stack"])
@@ -109,51 +103,22 @@ def test_a_revocation_on_one_changes_check_permissions_on_the_other(
     assert read_stack() is False
 
 
-def test_the_rate_limit_is_one_budget_across_both(pair: tuple[Zenpro, Zenpro]) -> None:
+def test_the_rate_limit_is_one_budget_across_both(pair: tuple[ZenproServer, ZenproServer]) -> None:
     a, b = pair
-    token = httpx.post(
-        f"{a.url}/auth/login", data={"username": "admin", "password": ADMIN_PASSWORD}
-    ).json()["access_token"]
+    token = a.admin_token()
     statuses = []
     for i in range(BUDGET + 1):
         url = (a if i % 2 else b).url
-        statuses.append(httpx.get(f"{url}/users/me", headers=_bearer(token)).status_code)
+        statuses.append(httpx.get(f"{url}/users/me", headers=bearer(token)).status_code)
     assert statuses[:BUDGET] == [200] * BUDGET
     assert statuses[BUDGET] == 429
 
 
 def test_several_workers(tmp_path: Path) -> None:
     """`zenpro serve --workers 2` serves (SQLite file shared by both worker processes)."""
-    from tests.compat import harness
-
-    port = harness.free_port()
-    env = {
-        "PATH": f"{harness.ROOT / '.venv' / 'bin'}:/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "ZENPRO_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'w.db'}",
-        "ZENPRO_ADMIN_PASSWORD": ADMIN_PASSWORD,
-    }
-    import subprocess
-
-    proc = subprocess.Popen(
-        [str(harness.ZENPRO), "serve", "--migrate", "--workers", "2", "--port", str(port)],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        harness.wait_http(f"http://127.0.0.1:{port}/health", proc, 60, "zenpro --workers 2")
+    with zenpro_serve(
+        tmp_path, admin_password=ADMIN_PASSWORD, workers=2, new_session=True
+    ) as server:
         for _ in range(10):
-            r = httpx.post(
-                f"http://127.0.0.1:{port}/auth/login",
-                data={"username": "admin", "password": ADMIN_PASSWORD},
-            )
-            assert r.status_code == 200
-            me = httpx.get(
-                f"http://127.0.0.1:{port}/users/me", headers=_bearer(r.json()["access_token"])
-            )
+            me = httpx.get(f"{server.url}/users/me", headers=bearer(server.admin_token()))
             assert me.status_code == 200
-    finally:
-        harness.stop(proc)

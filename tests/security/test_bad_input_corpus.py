@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -60,6 +60,10 @@ def _takes_json(op: dict[str, Any]) -> bool:
     return "application/json" in op.get("requestBody", {}).get("content", {})
 
 
+def _needs_json(op: dict[str, Any]) -> bool:
+    return _takes_json(op) and bool(op["requestBody"].get("required"))
+
+
 def _body_fields(app: FastAPI, op: dict[str, Any]) -> list[str]:
     schema = op["requestBody"]["content"]["application/json"]["schema"]
     ref = schema.get("$ref") or next(
@@ -79,6 +83,27 @@ async def superuser(db: AsyncSession, admin: User) -> Any:
     return headers
 
 
+Selected = tuple[str, str, dict[str, Any], dict[str, str]]
+
+
+async def _selected(
+    app: FastAPI,
+    superuser: Any,
+    keep: Callable[[str, str, dict[str, Any]], bool],
+    content_type: str | None = None,
+) -> AsyncIterator[Selected]:
+    """Each operation ``keep`` selects, with the headers of a fresh superuser session (and
+    ``content_type`` when given): method, path, operation, headers."""
+    for method, path, op in operations(app):
+        if keep(method, path, op):
+            h = await superuser()
+            yield method, path, op, {**h, "Content-Type": content_type} if content_type else h
+
+
+def _query_names(op: dict[str, Any]) -> list[str]:
+    return [p["name"] for p in op.get("parameters", []) if p["in"] == "query"]
+
+
 def _clear_4xx(r: httpx.Response, what: str) -> None:
     assert 400 <= r.status_code < 500, f"{what}: {r.status_code} {r.text[:300]}"
     if r.status_code != 405:
@@ -90,10 +115,7 @@ async def test_hostile_path_parameters(
     app: FastAPI, client: httpx.AsyncClient, superuser: Any
 ) -> None:
     seen = 0
-    for method, path, _ in operations(app):
-        if "{" not in path:
-            continue
-        h = await superuser()
+    async for method, path, _, h in _selected(app, superuser, lambda _m, p, _o: "{" in p):
         for value in HOSTILE:
             r = await client.request(method, _url(path, value), headers=h)
             _clear_4xx(r, f"{method} {path} with {value[:20]!r}")
@@ -105,15 +127,13 @@ async def test_hostile_query_values_never_500(
     app: FastAPI, client: httpx.AsyncClient, superuser: Any
 ) -> None:
     seen = 0
-    for method, path, op in operations(app):
-        names = [p["name"] for p in op.get("parameters", []) if p["in"] == "query"]
-        if not names:
-            continue
-        h = await superuser()
+    async for method, path, op, h in _selected(
+        app, superuser, lambda _m, _p, o: bool(_query_names(o))
+    ):
         seen += 1
         for value in HOSTILE:
             raw = quote(value.encode("utf-8", "surrogatepass"), safe="")
-            query = "&".join(f"{n}={raw}" for n in names)
+            query = "&".join(f"{n}={raw}" for n in _query_names(op))
             r = await client.request(method, f"{_url(path)}?{query}", headers=h)
             what = f"{method} {path}?… {value[:20]!r}"
             assert r.status_code < 500, f"{what}: {r.status_code} {r.text[:300]}"
@@ -157,7 +177,7 @@ async def test_duplicate_query_parameters_never_500(
     h = await superuser()
     seen = 0
     for method, path, op in operations(app):
-        names = [p["name"] for p in op.get("parameters", []) if p["in"] == "query"]
+        names = _query_names(op)
         if method != "GET" or not names:
             continue
         query = "&".join(f"{n}=1&{n}=x&{n}=" for n in names)
@@ -171,10 +191,8 @@ async def test_malformed_json_bodies_are_4xx(
     app: FastAPI, client: httpx.AsyncClient, superuser: Any
 ) -> None:
     seen = 0
-    for method, path, op in operations(app):
-        if not _takes_json(op):
-            continue
-        h = {**(await superuser()), "Content-Type": "application/json"}
+    json_ops = _selected(app, superuser, lambda _m, _p, o: _takes_json(o), "application/json")
+    async for method, path, op, h in json_ops:
         for body in WRONG_BODIES:
             if body == b"null" and not op["requestBody"].get("required"):
                 continue  # an optional body may be absent: null is "no body"
@@ -188,12 +206,10 @@ async def test_hostile_text_in_every_body_field(
     app: FastAPI, client: httpx.AsyncClient, superuser: Any
 ) -> None:
     with_fields = 0
-    for method, path, op in operations(app):
-        if not _takes_json(op):
-            continue
+    json_ops = _selected(app, superuser, lambda _m, _p, o: _takes_json(o), "application/json")
+    async for method, path, op, h in json_ops:
         fields = _body_fields(app, op)
         with_fields += bool(fields)
-        h = {**(await superuser()), "Content-Type": "application/json"}
         for value in HOSTILE:
             body = json.dumps({f: value for f in fields}).encode()
             r = await client.request(method, _url(path), content=body, headers=h)
@@ -217,10 +233,8 @@ async def test_wrong_content_types_are_4xx(
     app: FastAPI, client: httpx.AsyncClient, superuser: Any, content_type: str
 ) -> None:
     seen = 0
-    for method, path, op in operations(app):
-        if not _takes_json(op) or not op["requestBody"].get("required"):
-            continue
-        h = {**(await superuser()), "Content-Type": content_type}
+    required = _selected(app, superuser, lambda _m, _p, o: _needs_json(o), content_type)
+    async for method, path, _, h in required:
         r = await client.request(method, _url(path), content=b"<a>1</a>", headers=h)
         _clear_4xx(r, f"{method} {path} as {content_type}")
         seen += 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from sqlalchemy import func, select
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.fixtures.authz import assign, join, machine_token, make_org, make_team, make_workspace
 from tests.fixtures.factories import bearer, make_user, token_for
+from tests.fixtures.orgs import assign_via_api
 from zenpro.authz.vocabulary import ORG_ADMIN_ID, SYSTEM_ROLE_BY_NAME, WORKSPACE_ADMIN_ID
 from zenpro.models import APIKey, Organization, RoleAssignment, TeamMember, User
 
@@ -38,6 +40,16 @@ async def _org_a(db: AsyncSession) -> OrgA:
     org = await make_org(db, owner)
     await assign(db, MANAGER, org, user=m)
     return OrgA(org, owner, m, bearer(await token_for(db, owner)), bearer(await token_for(db, m)))
+
+
+def _org_role(a: OrgA, name: str, permissions: list[dict[str, Any]]) -> dict[str, Any]:
+    """The body of a custom organization-level role in ``a``'s organization."""
+    return {
+        "organization_id": str(a.org.id),
+        "name": name,
+        "level": "organization",
+        "permissions": permissions,
+    }
 
 
 async def _is_admin(client: httpx.AsyncClient, a: OrgA) -> bool:
@@ -75,21 +87,11 @@ async def test_a_custom_role_cannot_be_widened_past_its_editor(
     client: httpx.AsyncClient, db: AsyncSession
 ) -> None:
     a = await _org_a(db)
-    created = await client.post(
-        "/roles",
-        json={
-            "organization_id": str(a.org.id),
-            "name": "reader",
-            "level": "organization",
-            "permissions": [{"resource_type": "organization", "actions": ["read"]}],
-        },
-        headers=a.m_h,
-    )
+    reader = [{"resource_type": "organization", "actions": ["read"]}]
+    created = await client.post("/roles", json=_org_role(a, "reader", reader), headers=a.m_h)
     assert created.status_code == 201, created.text
     rid = created.json()["id"]
-    mine = await client.post(
-        f"/roles/{rid}/assignments", params={"user_id": str(a.m.id)}, headers=a.m_h
-    )
+    mine = await assign_via_api(client, rid, a.m_h, user=a.m)
     assert mine.status_code == 201, mine.text
     everything = [
         {"resource_type": t, "actions": ["create", "read", "update", "delete"]}
@@ -99,16 +101,7 @@ async def test_a_custom_role_cannot_be_widened_past_its_editor(
     assert widened.status_code == 403, widened.text
     assert not await _is_admin(client, a)
     # Creating such a role outright is refused too.
-    outright = await client.post(
-        "/roles",
-        json={
-            "organization_id": str(a.org.id),
-            "name": "all",
-            "level": "organization",
-            "permissions": everything,
-        },
-        headers=a.m_h,
-    )
+    outright = await client.post("/roles", json=_org_role(a, "all", everything), headers=a.m_h)
     assert outright.status_code == 403, outright.text
     # Narrowing, or widening within what M holds, is fine.
     within = [{"resource_type": "team", "actions": ["read", "update"]}]
@@ -123,22 +116,12 @@ async def test_an_edit_is_checked_where_the_role_is_assigned(
     """A Manager administers every workspace, but a role's organization pairs are only
     theirs to add if they hold them: the owner assigned the role, M may not widen it."""
     a = await _org_a(db)
-    created = await client.post(
-        "/roles",
-        json={
-            "organization_id": str(a.org.id),
-            "name": "ops",
-            "level": "organization",
-            "permissions": [{"resource_type": "team", "actions": ["read"]}],
-        },
-        headers=a.owner_h,
-    )
+    team_reader = [{"resource_type": "team", "actions": ["read"]}]
+    created = await client.post("/roles", json=_org_role(a, "ops", team_reader), headers=a.owner_h)
     rid = created.json()["id"]
     target = await make_user(db)
     await join(db, a.org, target)
-    assigned = await client.post(
-        f"/roles/{rid}/assignments", params={"user_id": str(target.id)}, headers=a.owner_h
-    )
+    assigned = await assign_via_api(client, rid, a.owner_h, user=target)
     assert assigned.status_code == 201, assigned.text
     billing = [{"resource_type": "billing", "actions": ["read"]}]
     r = await client.patch(f"/roles/{rid}", json={"permissions": billing}, headers=a.m_h)
@@ -155,11 +138,7 @@ async def test_no_key_for_a_service_account_more_powerful_than_you(
     )
     assert sa.status_code == 201, sa.text
     sa_id, sa_name = sa.json()["id"], sa.json()["username"]
-    admin = await client.post(
-        f"/roles/{ORG_ADMIN_ID}/assignments",
-        params={"user_id": sa_id, "organization_id": str(a.org.id)},
-        headers=a.owner_h,
-    )
+    admin = await assign_via_api(client, ORG_ADMIN_ID, a.owner_h, user=sa_id, org=a.org)
     assert admin.status_code == 201, admin.text
     key = await client.post(f"{base}/{sa_name}/api_keys", json={"name": "k"}, headers=a.m_h)
     assert key.status_code == 403, key.text
@@ -174,11 +153,7 @@ async def test_no_key_for_a_service_account_more_powerful_than_you(
     mgr_sa = await client.post(
         base, json={"name": f"ci-mgr-{uuid.uuid4().hex[:6]}"}, headers=a.owner_h
     )
-    await client.post(
-        f"/roles/{MANAGER}/assignments",
-        params={"user_id": mgr_sa.json()["id"], "organization_id": str(a.org.id)},
-        headers=a.owner_h,
-    )
+    await assign_via_api(client, MANAGER, a.owner_h, user=mgr_sa.json()["id"], org=a.org)
     mgr_key = await client.post(
         f"{base}/{mgr_sa.json()['username']}/api_keys", json={"name": "k"}, headers=a.owner_h
     )
@@ -229,11 +204,7 @@ async def test_workspace_roles_stay_within_the_workspace_admin(
     await join(db, a.org, target)
     await assign(db, WORKSPACE_ADMIN_ID, a.org, user=wadmin, workspace=ws1)
     h = bearer(await token_for(db, wadmin))
-    r = await client.post(
-        f"/roles/{WS_VIEWER}/assignments",
-        params={"user_id": str(target.id), "workspace_id": str(ws2.id)},
-        headers=h,
-    )
+    r = await assign_via_api(client, WS_VIEWER, h, user=target, workspace=ws2)
     assert r.status_code == 403, r.text
 
 

@@ -13,8 +13,8 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.auth.orgs import make_org, make_workspace, member_of
 from tests.conftest import make_settings
+from tests.fixtures.authz import make_enrolled_workspace, make_org, member_of
 from tests.fixtures.factories import bearer, make_user, token_for
 from tests.ratelimit.conftest import AppFactory, client_for
 from zenpro.models import Token, User, Workspace
@@ -47,7 +47,7 @@ async def _machine_login(client: httpx.AsyncClient, ws_id: uuid.UUID, key: str) 
 async def enrolled(client: httpx.AsyncClient, db: AsyncSession) -> Enrolled:
     owner = await make_user(db, f"owner-{uuid.uuid4().hex[:6]}")
     org = await make_org(db, owner)
-    ws, key = await make_workspace(db, org, owner, f"secret-name-{uuid.uuid4().hex[:6]}")
+    ws, key = await make_enrolled_workspace(db, org, owner, f"secret-name-{uuid.uuid4().hex[:6]}")
     world = Enrolled(ws, key, bearer(await token_for(db, owner)))
     r = await _machine_login(client, ws.id, key)
     assert r.status_code == 200, r.text
@@ -207,7 +207,7 @@ async def test_rotating_the_enrollment_key_ends_the_machine_tokens(
     """Before: a leaked machine token stayed valid for up to an hour after the rotation."""
     assert (await client.patch("/workspace_status", headers=enrolled.machine)).status_code == 200
     stranger = await make_user(db)
-    other_ws, other_key = await make_workspace(db, await make_org(db, stranger), stranger)
+    other_ws, other_key = await make_enrolled_workspace(db, await make_org(db, stranger), stranger)
     other_machine = await _machine_login(client, other_ws.id, other_key)
     other_headers = bearer(other_machine.json()["access_token"])
     r = await client.post(f"/workspaces/{enrolled.ws_id}/enrollment_key", headers=enrolled.owner)
@@ -257,7 +257,7 @@ async def test_a_member_is_told_the_workspace_is_deactivated(
 ) -> None:
     owner = await make_user(db)
     org = await make_org(db, owner)
-    ws, _ = await make_workspace(db, org, owner, "team-ws")
+    ws, _ = await make_enrolled_workspace(db, org, owner, "team-ws")
     await member_of(db, alice, org, ws)
     url = f"/users/authorize_server?server_id={ws.id}"
     headers = bearer(await token_for(db, alice))

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.auth.orgs import assign, make_org, make_workspace
+from tests.fixtures.authz import assign, make_enrolled_workspace, make_org
 from tests.fixtures.factories import bearer, make_user, token_for
 from zenpro.authz.vocabulary import ORG_MEMBER_ID, WORKSPACE_VIEWER_ID
 from zenpro.models import Organization, RoleAssignment, User
@@ -158,7 +158,7 @@ async def test_permissions(
         r = await client.request(method, path, json={"name": "x"}, headers=alice_headers)
         assert r.status_code == 404, (method, path, r.status_code)
     # A plain member: visible, but 403.
-    await assign(db, alice, org.org, ORG_MEMBER_ID)
+    await assign(db, ORG_MEMBER_ID, org.org, user=alice)
     assert (await client.get(org.base, headers=alice_headers)).status_code == 403
     r = await client.post(org.base, json={"name": "x"}, headers=alice_headers)
     assert r.status_code == 403
@@ -179,13 +179,13 @@ async def test_service_account_on_a_workspace(
     sa = await _sa(client, org)
     key = (await _key(client, org, "ci-bot"))["key"]
     owner = (await db.scalars(select(User).where(User.username == "owner"))).one()
-    ws, _ = await make_workspace(db, org.org, owner, "ws1")
+    ws, _ = await make_enrolled_workspace(db, org.org, owner, "ws1")
     ws_id = ws.id
     url = f"/users/authorize_server?server_id={ws_id}"
     assert (await client.get(url, headers=bearer(key))).status_code == 403
     sa_user = await db.get(User, uuid.UUID(sa["id"]))
     assert sa_user is not None
-    await assign(db, sa_user, org.org, WORKSPACE_VIEWER_ID, ws)
+    await assign(db, WORKSPACE_VIEWER_ID, org.org, user=sa_user, workspace=ws)
     r = await client.get(url, headers=bearer(key))
     assert r.status_code == 200
     assert r.json()["is_service_account"] is True

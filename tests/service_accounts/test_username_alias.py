@@ -7,7 +7,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.auth.orgs import make_org
+from tests.fixtures.authz import make_org
 from tests.fixtures.factories import bearer, make_user, token_for
 from tests.service_accounts.test_service_accounts import Org
 

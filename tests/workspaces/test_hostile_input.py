@@ -8,7 +8,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.fixtures.orgs import make_org
+from tests.fixtures.orgs import create_org_via_api
 
 HOSTILE = ["x" * 2000, "a\x00b", "'; DROP TABLE workspaces; --", "../../etc", "Ã©" * 60, "%"]
 
@@ -17,7 +17,7 @@ HOSTILE = ["x" * 2000, "a\x00b", "'; DROP TABLE workspaces; --", "../../etc", "Ã
 async def test_hostile_values_never_500(
     client: httpx.AsyncClient, alice_headers: dict[str, str], value: str
 ) -> None:
-    org = await make_org(client, alice_headers, "acme")
+    org = await create_org_via_api(client, alice_headers, "acme")
     h = alice_headers
     path = quote(value, safe="")
     responses = [

@@ -6,7 +6,7 @@ import uuid
 import httpx
 from fastapi import FastAPI
 
-from tests.fixtures.orgs import make_org, make_ws
+from tests.fixtures.orgs import create_org_via_api, create_ws_via_api
 from zenpro.config import Settings
 from zenpro.models import Workspace
 from zenpro.workspaces import reconciler
@@ -29,8 +29,8 @@ class Broken(ExternalProvisioner):
 async def test_failure_sets_failed_and_retry(
     app: FastAPI, client: httpx.AsyncClient, alice_headers: dict[str, str]
 ) -> None:
-    org = await make_org(client, alice_headers, "acme")
-    ws = await make_ws(client, alice_headers, org["id"], "alpha")
+    org = await create_org_via_api(client, alice_headers, "acme")
+    ws = await create_ws_via_api(client, alice_headers, org["id"], "alpha")
     broken = Provisioners(managed=Broken())
     await reconcile_once(app.state.sessionmaker, app.state.settings, broken)
     body = (await client.get(f"/workspaces/{ws['id']}", headers=alice_headers)).json()
@@ -48,9 +48,9 @@ async def test_failure_sets_failed_and_retry(
 async def test_concurrent_reconcilers_transition_once(
     app: FastAPI, client: httpx.AsyncClient, alice_headers: dict[str, str]
 ) -> None:
-    org = await make_org(client, alice_headers, "acme")
+    org = await create_org_via_api(client, alice_headers, "acme")
     for i in range(3):
-        await make_ws(client, alice_headers, org["id"], f"ws-{i}")
+        await create_ws_via_api(client, alice_headers, org["id"], f"ws-{i}")
     counts = await asyncio.gather(
         *(reconcile_once(app.state.sessionmaker, app.state.settings) for _ in range(4))
     )
@@ -62,8 +62,8 @@ async def test_concurrent_reconcilers_transition_once(
 async def test_background_loop_runs_and_stops(
     app: FastAPI, client: httpx.AsyncClient, alice_headers: dict[str, str]
 ) -> None:
-    org = await make_org(client, alice_headers, "acme")
-    ws = await make_ws(client, alice_headers, org["id"], "alpha")
+    org = await create_org_via_api(client, alice_headers, "acme")
+    ws = await create_ws_via_api(client, alice_headers, org["id"], "alpha")
     original = app.state.settings
     app.state.settings = original.model_copy(
         update={"reconciler_enabled": True, "reconcile_interval_seconds": 0.05}

@@ -7,8 +7,9 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tests.fixtures.authz import assign
 from tests.fixtures.factories import bearer, make_user, token_for
-from tests.fixtures.orgs import assign, make_org, make_ws
+from tests.fixtures.orgs import create_org_via_api, create_ws_via_api
 from zenpro.auth.secrets import hash_secret
 from zenpro.authz.vocabulary import ORG_MEMBER_ID
 from zenpro.models import Workspace
@@ -41,8 +42,8 @@ async def _reconcile(app: FastAPI) -> int:
 async def test_wire_shape_and_simulated_lifecycle(
     app: FastAPI, client: httpx.AsyncClient, alice_headers: dict[str, str]
 ) -> None:
-    org = await make_org(client, alice_headers, "acme")
-    ws = await make_ws(client, alice_headers, org["id"], "prod")
+    org = await create_org_via_api(client, alice_headers, "acme")
+    ws = await create_ws_via_api(client, alice_headers, org["id"], "prod")
     assert ws["status"] == "pending"
     assert ws["desired_state"] == "available"
     assert ws["is_managed"] is True
@@ -92,7 +93,7 @@ async def test_wire_shape_and_simulated_lifecycle(
         await client.delete(f"/workspaces/{ws['id']}", headers=alice_headers)
     ).status_code == 409
     # The name is free again; deleted ones show only when asked for.
-    again = await make_ws(client, alice_headers, org["id"], "prod")
+    again = await create_ws_via_api(client, alice_headers, org["id"], "prod")
     listed = (await client.get("/workspaces", headers=alice_headers)).json()
     assert [w["id"] for w in listed] == [again["id"]]
     deleted = (
@@ -104,8 +105,8 @@ async def test_wire_shape_and_simulated_lifecycle(
 async def test_enroll_key_shown_once(
     app: FastAPI, client: httpx.AsyncClient, db: AsyncSession, alice_headers: dict[str, str]
 ) -> None:
-    org = await make_org(client, alice_headers, "acme")
-    ws = await make_ws(client, alice_headers, org["id"], "edge", enroll=True)
+    org = await create_org_via_api(client, alice_headers, "acme")
+    ws = await create_ws_via_api(client, alice_headers, org["id"], "edge", enroll=True)
     key = ws["enrollment_key"]
     assert key
     assert key.startswith("zpe_")
@@ -144,10 +145,10 @@ async def test_enroll_key_shown_once(
 async def test_list_alias_and_filters(
     app: FastAPI, client: httpx.AsyncClient, db: AsyncSession, alice_headers: dict[str, str]
 ) -> None:
-    org = await make_org(client, alice_headers, "acme")
-    a = await make_ws(client, alice_headers, org["id"], "alpha")
-    b = await make_ws(client, alice_headers, org["id"], "beta")
-    await make_ws(client, alice_headers, org["id"], "gamma")
+    org = await create_org_via_api(client, alice_headers, "acme")
+    a = await create_ws_via_api(client, alice_headers, org["id"], "alpha")
+    b = await create_ws_via_api(client, alice_headers, org["id"], "beta")
+    await create_ws_via_api(client, alice_headers, org["id"], "gamma")
     await _reconcile(app)
     ws_list = await client.get("/workspaces", params={"limit": 2}, headers=alice_headers)
     tn_list = await client.get("/tenants", params={"limit": 2}, headers=alice_headers)
@@ -181,10 +182,10 @@ async def test_list_alias_and_filters(
 
     # member_only: a plain org member with a role in one workspace only.
     bob = await make_user(db, "bob")
-    await assign(db, ORG_MEMBER_ID, org["id"], user_id=bob.id)
+    await assign(db, ORG_MEMBER_ID, org["id"], user=bob)
     from zenpro.authz.vocabulary import WORKSPACE_VIEWER_ID
 
-    await assign(db, WORKSPACE_VIEWER_ID, org["id"], user_id=bob.id, workspace_id=b["id"])
+    await assign(db, WORKSPACE_VIEWER_ID, org["id"], user=bob, workspace=b["id"])
     bob_h = bearer(await token_for(db, bob))
     for flag in ("True", "False"):
         r = await client.get("/workspaces", params={"member_only": flag}, headers=bob_h)
@@ -200,8 +201,8 @@ async def test_list_alias_and_filters(
 async def test_superuser_member_only(
     client: httpx.AsyncClient, alice_headers: dict[str, str], admin_headers: dict[str, str]
 ) -> None:
-    org = await make_org(client, alice_headers, "acme")
-    await make_ws(client, alice_headers, org["id"], "alpha")
+    org = await create_org_via_api(client, alice_headers, "acme")
+    await create_ws_via_api(client, alice_headers, org["id"], "alpha")
     r = await client.get("/workspaces", params={"member_only": "False"}, headers=admin_headers)
     assert [w["name"] for w in r.json()] == ["alpha"]
     r = await client.get("/workspaces", params={"member_only": "True"}, headers=admin_headers)
@@ -211,8 +212,8 @@ async def test_superuser_member_only(
 async def test_create_rules(
     client: httpx.AsyncClient, db: AsyncSession, alice_headers: dict[str, str]
 ) -> None:
-    org = await make_org(client, alice_headers, "acme")
-    await make_ws(client, alice_headers, org["id"], "alpha")
+    org = await create_org_via_api(client, alice_headers, "acme")
+    await create_ws_via_api(client, alice_headers, org["id"], "alpha")
     body = {"name": "alpha", "organization_id": org["id"]}
     assert (await client.post("/workspaces", json=body, headers=alice_headers)).status_code == 409
     for bad in (
@@ -226,7 +227,7 @@ async def test_create_rules(
     body = {"name": "ok", "organization_id": str(uuid.uuid4())}
     assert (await client.post("/workspaces", json=body, headers=alice_headers)).status_code == 404
     bob = await make_user(db, "bob")
-    await assign(db, ORG_MEMBER_ID, org["id"], user_id=bob.id)
+    await assign(db, ORG_MEMBER_ID, org["id"], user=bob)
     body = {"name": "bobs", "organization_id": org["id"]}
     r = await client.post("/workspaces", json=body, headers=bearer(await token_for(db, bob)))
     assert r.status_code == 403
@@ -235,8 +236,8 @@ async def test_create_rules(
 async def test_members(
     client: httpx.AsyncClient, db: AsyncSession, alice_headers: dict[str, str]
 ) -> None:
-    org = await make_org(client, alice_headers, "acme")
-    ws = await make_ws(client, alice_headers, org["id"], "alpha")
+    org = await create_org_via_api(client, alice_headers, "acme")
+    ws = await create_ws_via_api(client, alice_headers, org["id"], "alpha")
     r = await client.get(f"/workspaces/{ws['id']}/members", headers=alice_headers)
     assert r.status_code == 200
     [me] = r.json()

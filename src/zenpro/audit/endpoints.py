@@ -20,7 +20,8 @@ from zenpro.auth.deps import Superuser
 from zenpro.deps import DB
 from zenpro.errors import Forbidden, NotAuthenticated, NotFound, error_responses
 from zenpro.kit.pagination import Page, fetch_page, set_page_headers
-from zenpro.kit.schemas import IsoTime
+from zenpro.kit.params import OrganizationRef
+from zenpro.kit.schemas import TEXT_PATTERN, IsoTime
 from zenpro.models import AuditEvent
 from zenpro.organizations.deps import MemberRead
 
@@ -32,7 +33,12 @@ def _filters(
         Literal["create", "update", "delete"] | None, Query(description="Only this action.")
     ] = None,
     resource_type: Annotated[
-        str | None, Query(max_length=64, description="Only this resource type, e.g. `teams`.")
+        str | None,
+        Query(
+            max_length=64,
+            pattern=TEXT_PATTERN,
+            description="Only this resource type, e.g. `teams`.",
+        ),
     ] = None,
     actor_id: Annotated[uuid.UUID | None, Query(description="Only changes by this actor.")] = None,
     since: Annotated[IsoTime | None, Query(description="From this time (inclusive).")] = None,
@@ -59,7 +65,7 @@ async def list_org_events(
     response: Response,
     db: DB,
     scoped: MemberRead,
-    organization_id: str,
+    organization_id: OrganizationRef,
     page: Page,
     filters: Filters,
 ) -> list[AuditEventRead]:

@@ -16,6 +16,7 @@ from zenpro.auth import service
 from zenpro.auth.principal import Kind, MachinePrincipal, Principal, UserPrincipal
 from zenpro.deps import DB
 from zenpro.errors import Forbidden, NotAuthenticated
+from zenpro.kit.lookup import Loading
 
 COOKIE_NAME = "zenpro_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -52,9 +53,9 @@ async def get_optional_principal(
     cookie: Annotated[str | None, Depends(cookie_scheme)],
 ) -> Principal | None:
     if bearer is not None:
-        principal = await service.resolve(db, bearer.credentials)
+        principal = await service.resolve(Loading(db), bearer.credentials)
     elif cookie:
-        principal = await service.resolve(db, cookie, via_cookie=True)
+        principal = await service.resolve(Loading(db), cookie, via_cookie=True)
         if request.method not in SAFE_METHODS and not _same_origin(request):
             raise Forbidden(
                 "Cross-origin request with a session cookie refused: send the request from "
@@ -74,12 +75,32 @@ async def get_principal(
     return principal
 
 
-async def get_user_principal(
-    principal: Annotated[Principal, Depends(get_principal)],
-) -> UserPrincipal:
+def user_only(principal: Principal) -> UserPrincipal:
+    """A user or service account, else 403: workspace servers are no users (the routes'
+    guard and the fast lane ask this same question)."""
     if not isinstance(principal, UserPrincipal):
         raise Forbidden("This endpoint is for users and service accounts, not workspaces")
     return principal
+
+
+def machine_only(principal: Principal) -> MachinePrincipal:
+    """A workspace server's machine token, else 403: only a workspace asks RBAC questions
+    about its users (the routes' guard and the fast lane ask this same question)."""
+    if not isinstance(principal, MachinePrincipal):
+        raise Forbidden("Only a workspace server (machine token) may call this")
+    return principal
+
+
+async def get_user_principal(
+    principal: Annotated[Principal, Depends(get_principal)],
+) -> UserPrincipal:
+    return user_only(principal)
+
+
+async def get_workspace_machine(
+    principal: Annotated[Principal, Depends(get_principal)],
+) -> MachinePrincipal:
+    return machine_only(principal)
 
 
 async def get_human(
@@ -95,14 +116,6 @@ async def get_superuser(
 ) -> UserPrincipal:
     if not principal.is_superuser:
         raise Forbidden("Only a superuser may do this")
-    return principal
-
-
-async def get_workspace_machine(
-    principal: Annotated[Principal, Depends(get_principal)],
-) -> MachinePrincipal:
-    if not isinstance(principal, MachinePrincipal):
-        raise Forbidden("Only a workspace server (machine token) may call this")
     return principal
 
 

@@ -5,30 +5,79 @@ from __future__ import annotations
 
 import uuid
 from html import escape
-from typing import Annotated
+from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from zenpro.auth import devices
 from zenpro.auth import repository as repo
 from zenpro.auth.deps import CurrentHuman, OptionalPrincipal
 from zenpro.auth.endpoints import NO_STORE
-from zenpro.auth.pages import render
+from zenpro.auth.pages import base_path, render
 from zenpro.auth.principal import Kind, UserPrincipal
-from zenpro.auth.schemas import DeviceAuthorization, DeviceRead
+from zenpro.auth.schemas import DeviceAuthorization, DeviceRead, OAuthError
 from zenpro.authz.checker import load_grants
 from zenpro.authz.guards import Public
 from zenpro.deps import DB, AppSettings
-from zenpro.errors import BadRequest, Forbidden, NotAuthenticated, NotFound, error_responses
+from zenpro.errors import Forbidden, NotAuthenticated, NotFound, error_responses
 from zenpro.kit.db import utcnow
 from zenpro.kit.net import client_ip
-from zenpro.kit.schemas import Empty
+from zenpro.kit.schemas import TEXT_PATTERN, Empty
 from zenpro.models import Device, Workspace
+from zenpro.ratelimit import forms
 
 router = APIRouter(tags=["auth"])
 VERIFY_PATH = "/devices/verify"
+# FastAPI reads an empty form field as not sent (HTML forms send every input): the
+# schema says so, so `device_id=` is the documented "no device id", not a bad UUID.
+_UUID_OR_EMPTY = WithJsonSchema(
+    {
+        "anyOf": [{"type": "string", "format": "uuid"}, {"type": "string", "maxLength": 0}],
+        "description": "A device id to reuse (empty: none).",
+    }
+)
+
+
+class DeviceAuthorizationForm(BaseModel):
+    """The form of ``POST /auth/device_authorization`` (RFC 8628 §3.1)."""
+
+    model_config = ConfigDict(extra="ignore", json_schema_extra=forms.as_form)
+
+    client_id: uuid.UUID = Field(description="The client's id (a UUID).")
+    device_id: Annotated[uuid.UUID | None, _UUID_OR_EMPTY] = None
+
+
+# What approving needs, in the published schema too: the workspace to approve it for.
+_APPROVE_NEEDS_WORKSPACE = {
+    "if": {"required": ["action"], "properties": {"action": {"const": "approve"}}},
+    "then": {"required": ["workspace_id"], "properties": {"workspace_id": {"minLength": 1}}},
+}
+
+
+def _verify_form_schema(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    # Read by FastAPI's Form (no field limit, a repeated field's last value), not forms.parse.
+    forms.as_form(schema, model, parsed=False)
+    schema.update(_APPROVE_NEEDS_WORKSPACE)
+
+
+class DeviceVerifyForm(BaseModel):
+    """The form of the verification page (``POST /devices/verify``)."""
+
+    model_config = ConfigDict(extra="ignore", json_schema_extra=_verify_form_schema)
+
+    user_code: str = Field(
+        max_length=32, pattern=TEXT_PATTERN, description="The code the client shows."
+    )
+    action: Literal["approve", "deny"] = Field(description="`approve` or `deny`.")
+    workspace_id: str | None = Field(
+        None,
+        max_length=64,
+        pattern=TEXT_PATTERN,
+        description="The workspace to log the client in to (one of yours; needed to approve).",
+    )
 
 
 @router.post(
@@ -41,20 +90,22 @@ VERIFY_PATH = "/devices/verify"
     "`grant_type=urn:ietf:params:oauth:grant-type:device_code`.",
     operation_id="device_authorization",
     dependencies=[Public],
-    responses=error_responses(BadRequest),
+    responses={
+        400: {"model": OAuthError, "description": "A malformed form (OAuth error)"},
+        415: {"model": OAuthError, "description": "Not an urlencoded form (OAuth error)"},
+    },
 )
 async def device_authorization(
     request: Request,
     db: DB,
     settings: AppSettings,
-    client_id: Annotated[uuid.UUID, Form(description="The client's id (a UUID).")],
-    device_id: Annotated[uuid.UUID | None, Form(description="A device id to reuse.")] = None,
+    form: Annotated[DeviceAuthorizationForm, Form()],
 ) -> DeviceAuthorization:
     device, code = await devices.start(
         db,
         settings,
-        client_id,
-        device_id,
+        form.client_id,
+        form.device_id,
         user_agent=request.headers.get("user-agent"),
         ip=client_ip(request.scope, settings),
     )
@@ -69,11 +120,12 @@ async def device_authorization(
 
 
 def _login_redirect(request: Request) -> RedirectResponse:
-    target = VERIFY_PATH
+    base = base_path(request)  # under /api/v1, the login and the way back stay there
+    target = base + VERIFY_PATH
     if request.url.query:
         target += "?" + request.url.query
     return RedirectResponse(
-        "/login?" + urlencode({"next": target}), status_code=303, headers=NO_STORE
+        f"{base}/login?" + urlencode({"next": target}), status_code=303, headers=NO_STORE
     )
 
 
@@ -89,6 +141,7 @@ def _matches(ws: Workspace, hint: str | None) -> bool:
 
 
 def _verify_form(
+    request: Request,
     user_code: str,
     choices: list[Workspace],
     hint: str | None,
@@ -113,7 +166,7 @@ organization admin to add you to one, then run the login again.</p>"""
 <p class="sub">A ZenML client asks to act on your behalf. Only continue if you started
 this login and the code below matches the one it shows.</p>
 {err}
-<form method="post" action="{VERIFY_PATH}">
+<form method="post" action="{escape(base_path(request))}{VERIFY_PATH}">
   <label for="user_code">Code shown by the client</label>
   <input id="user_code" name="user_code" value="{escape(user_code)}" required
          autocomplete="off" autofocus>
@@ -143,14 +196,16 @@ async def verify_page(
     request: Request,
     db: DB,
     principal: OptionalPrincipal,
-    user_code: Annotated[str, Query(max_length=32, description="The user code.")] = "",
+    user_code: Annotated[
+        str, Query(max_length=32, pattern=TEXT_PATTERN, description="The user code.")
+    ] = "",
     workspace: Annotated[
-        str | None, Query(max_length=255, description="Workspace name or id.")
+        str | None, Query(max_length=255, pattern=TEXT_PATTERN, description="Workspace name or id.")
     ] = None,
 ) -> Response:
     if not isinstance(principal, UserPrincipal) or principal.kind is not Kind.user:
         return _login_redirect(request)
-    return _verify_form(user_code, await _choices(db, principal), workspace)
+    return _verify_form(request, user_code, await _choices(db, principal), workspace)
 
 
 @router.post(
@@ -161,7 +216,11 @@ async def verify_page(
     operation_id="device_verify_submit",
     responses={
         303: {"description": "Not logged in: redirect to /login."},
-        400: {"description": "Unknown or expired code, or no workspace picked: the form again."},
+        400: {"description": "Approve without a workspace: the form again."},
+        404: {
+            "description": "Unknown or expired code, or a workspace that is not one of yours: "
+            "the form again."
+        },
         **error_responses(NotAuthenticated, Forbidden),
     },
 )
@@ -169,17 +228,16 @@ async def verify_submit(
     request: Request,
     db: DB,
     principal: OptionalPrincipal,
-    user_code: Annotated[str, Form(max_length=32)],
-    action: Annotated[str, Form(max_length=16)],
-    workspace_id: Annotated[str | None, Form(max_length=64)] = None,
+    form: Annotated[DeviceVerifyForm, Form()],
 ) -> Response:
     if not isinstance(principal, UserPrincipal) or principal.kind is not Kind.user:
         return _login_redirect(request)
+    user_code, action, workspace_id = form.user_code, form.action, form.workspace_id
     choices = await _choices(db, principal)
     device = await devices.pending(db, user_code)
     if device is None:
         msg = "Unknown or expired code: check it, or start the login again."
-        return _verify_form(user_code, choices, workspace_id, msg, 400)
+        return _verify_form(request, user_code, choices, workspace_id, msg, 404)
     if action == "deny":
         await devices.decide(db, device, principal.user_id, None, approve=False)
         return render(
@@ -187,9 +245,15 @@ async def verify_submit(
             '<h1>Device denied</h1><p class="ok">The login was '
             "refused. You can close this window.</p>",
         )
+    if not workspace_id:
+        return _verify_form(
+            request, user_code, choices, workspace_id, "Pick one of your workspaces.", 400
+        )
     chosen = next((ws for ws in choices if str(ws.id) == workspace_id), None)
-    if action != "approve" or chosen is None:
-        return _verify_form(user_code, choices, workspace_id, "Pick one of your workspaces.", 400)
+    if chosen is None:  # not one of the caller's: as if it did not exist
+        return _verify_form(
+            request, user_code, choices, workspace_id, "Pick one of your workspaces.", 404
+        )
     await devices.decide(db, device, principal.user_id, chosen, approve=True)
     body = (
         f'<h1>Device approved</h1><p class="ok">The client is now logged in to workspace '

@@ -20,7 +20,7 @@ from zenpro.deps import DB, AppSettings
 from zenpro.errors import Forbidden, NotAuthenticated, NotFound, error_responses
 from zenpro.kit.db import utcnow
 from zenpro.kit.net import client_ip
-from zenpro.kit.schemas import Empty
+from zenpro.kit.schemas import TEXT_PATTERN, Empty
 from zenpro.ratelimit import forms
 
 router = APIRouter(tags=["auth"])
@@ -46,6 +46,7 @@ def oauth_error(error: str, description: str, status: int = 400) -> JSONResponse
 
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+GRANT_TYPES = ("password", "client_credentials", DEVICE_GRANT)
 
 
 def _bearer(request: Request) -> str | None:
@@ -60,23 +61,37 @@ class LoginFields(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    username: str | None = Field(None, max_length=255, description="Local account name.")
+    username: str | None = Field(
+        None, max_length=255, pattern=TEXT_PATTERN, description="Local account name."
+    )
     password: str | None = Field(
-        None, max_length=1024, description="Its password, or a `ZENPROKEY_` API key."
+        None,
+        max_length=1024,
+        pattern=TEXT_PATTERN,
+        description="Its password, or a `ZENPROKEY_` API key.",
     )
     grant_type: str | None = Field(
         None,
         max_length=128,
-        description=f"Absent, `password`, `client_credentials` or `{DEVICE_GRANT}`.",
+        description=f"Absent, `password`, `client_credentials` or `{DEVICE_GRANT}` (any other: "
+        "400 `unsupported_grant_type`).",
+        json_schema_extra={"enum": list(GRANT_TYPES)},
     )
     client_id: str | None = Field(
-        None, max_length=64, description="Workspace id (client credentials) or device client id."
+        None,
+        max_length=64,
+        pattern=TEXT_PATTERN,
+        description="Workspace id (client credentials) or device client id.",
     )
     client_secret: str | None = Field(
-        None, max_length=1024, description="The workspace's enrollment key."
+        None, max_length=1024, pattern=TEXT_PATTERN, description="The workspace's enrollment key."
     )
-    audience: str | None = Field(None, max_length=1024, description="Ignored; ZenML sends it.")
-    device_code: str | None = Field(None, max_length=1024, description="Device-flow code.")
+    audience: str | None = Field(
+        None, max_length=1024, pattern=TEXT_PATTERN, description="Ignored; ZenML sends it."
+    )
+    device_code: str | None = Field(
+        None, max_length=1024, pattern=TEXT_PATTERN, description="Device-flow code."
+    )
 
 
 SharedForm = Annotated[forms.LoginForm, Depends(forms.shared_form)]

@@ -23,6 +23,7 @@ from zenpro.authz.guards import Public
 from zenpro.deps import DB, AppSettings
 from zenpro.errors import NotAuthenticated
 from zenpro.kit.net import client_ip
+from zenpro.kit.schemas import TEXT_PATTERN
 from zenpro.ratelimit import forms
 
 router = APIRouter(dependencies=[Public], tags=["pages"], include_in_schema=True)
@@ -50,13 +51,22 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def login_form(next_url: str, error: str | None = None, status: int = 200) -> HTMLResponse:
+def base_path(request: Request) -> str:
+    """Where this app is served for this request: ``/api/v1`` under the alias
+    (``kit.prefix``), else the ASGI server's root path. A page's links and form actions
+    start with it, so a browser that came in under the prefix stays under it."""
+    return str(request.scope.get("root_path", "")).rstrip("/")
+
+
+def login_form(
+    request: Request, next_url: str, error: str | None = None, status: int = 200
+) -> HTMLResponse:
     err = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
     body = f"""
 <h1>Sign in to zenpro</h1>
 <p class="sub">ZenML Pro control plane</p>
 {err}
-<form method="post" action="/login">
+<form method="post" action="{escape(base_path(request))}/login">
   <input type="hidden" name="next" value="{escape(next_url)}">
   <label for="username">Username</label>
   <input id="username" name="username" autocomplete="username" required autofocus>
@@ -75,9 +85,12 @@ def login_form(next_url: str, error: str | None = None, status: int = 200) -> HT
     operation_id="login_page",
 )
 async def login_page(
-    next: Annotated[str | None, Query(max_length=2048, description="Where to go after.")] = None,
+    request: Request,
+    next: Annotated[
+        str | None, Query(max_length=2048, pattern=TEXT_PATTERN, description="Where to go after.")
+    ] = None,
 ) -> HTMLResponse:
-    return login_form(safe_next(next))
+    return login_form(request, safe_next(next))
 
 
 class PageLoginFields(BaseModel):
@@ -85,9 +98,15 @@ class PageLoginFields(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    username: str = Field(min_length=1, max_length=255, description="Account name.")
-    password: str = Field(min_length=1, max_length=1024, description="Its password.")
-    next: str | None = Field(None, max_length=2048, description="Where to go after.")
+    username: str = Field(
+        min_length=1, max_length=255, pattern=TEXT_PATTERN, description="Account name."
+    )
+    password: str = Field(
+        min_length=1, max_length=1024, pattern=TEXT_PATTERN, description="Its password."
+    )
+    next: str | None = Field(
+        None, max_length=2048, pattern=TEXT_PATTERN, description="Where to go after."
+    )
 
 
 def _target(form: forms.LoginForm) -> str:
@@ -117,13 +136,13 @@ async def login_submit(
 ) -> Response:
     target = _target(form)
     if is_cross_site(request, settings, allow_cors=False):
-        return login_form(target, CROSS_SITE_LOGIN, status=403)
+        return login_form(request, target, CROSS_SITE_LOGIN, status=403)
     if form.problem is not None:
-        return login_form(target, form.problem.message, status=form.problem.status)
+        return login_form(request, target, form.problem.message, status=form.problem.status)
     try:
         fields = PageLoginFields.model_validate(form.values())
     except ValidationError as exc:
-        return login_form(target, forms.describe(exc), status=400)
+        return login_form(request, target, forms.describe(exc), status=400)
     try:
         issued, _ = await service.login_password(
             db,
@@ -134,7 +153,7 @@ async def login_submit(
             ip=client_ip(request.scope, settings),
         )
     except NotAuthenticated as exc:
-        return login_form(target, exc.message, status=401)
+        return login_form(request, target, exc.message, status=401)
     response = RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
     set_session_cookie(response, settings, issued)
     return response

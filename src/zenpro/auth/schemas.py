@@ -4,9 +4,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, BaseModel, Field, StrictBool, StringConstraints
+from pydantic import AliasChoices, BaseModel, Field, StrictBool
 
-from zenpro.kit.schemas import InputModel, ReadModel
+from zenpro.kit.schemas import InputModel, ReadModel, text
 
 
 class TokenResponse(BaseModel):
@@ -94,8 +94,8 @@ class APIKeyWithSecret(APIKeyRead):
         return cls(**APIKeyRead.model_validate(row).model_dump(), key=secret)
 
 
-KeyName = Annotated[str, StringConstraints(min_length=1, max_length=50)]
-KeyDescription = Annotated[str, StringConstraints(max_length=256)]
+KeyName = Annotated[str, text(50, min_length=1)]
+KeyDescription = Annotated[str, text(256)]
 
 
 class APIKeyCreate(InputModel):

@@ -11,6 +11,8 @@ import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,8 +28,9 @@ from zenpro.auth.secrets import (
 )
 from zenpro.config import Settings
 from zenpro.errors import Forbidden, NotAuthenticated
-from zenpro.kit.cache import AUTH, EpochCache, cached
+from zenpro.kit.cache import AUTH, EpochCache
 from zenpro.kit.db import utcnow
+from zenpro.kit.lookup import Lookup, Miss, Peeking
 from zenpro.models import APIKey, Token, User, Workspace
 
 # last_used is written at most this often per token: no DB write on every request.
@@ -188,52 +191,65 @@ class _Cached:
     is_key: bool
 
 
-async def resolve(db: AsyncSession, raw: str, *, via_cookie: bool = False) -> Principal:
+async def resolve(look: Lookup, raw: str, *, via_cookie: bool = False) -> Principal:
     """Turn a bearer secret or session cookie into a Principal, or raise 401.
 
     One indexed query on a cache miss; none on a hit (the epoch check aside, see
-    ``zenpro.kit.cache``)."""
+    ``zenpro.kit.cache``). The routes look up through the database (``Loading``); the fast
+    lane through the cache alone (``Peeking``), which raises ``Miss`` wherever the database
+    is needed, so both accept exactly the credentials :func:`_validity` accepts."""
     digest = hash_secret(raw)
 
-    def load() -> Awaitable[_Cached]:
+    def load(db: AsyncSession) -> Awaitable[_Cached]:
         return _resolve_uncached(db, raw, digest, via_cookie)
 
-    entry = await cached(db, AUTH, (digest, via_cookie), load)
-    if await _still_valid(db, entry):
-        return entry.principal
-    return (await load()).principal  # expired or idle since it was cached: says why (401)
+    entry = await look.get(AUTH, (digest, via_cookie), load)
+    now = utcnow()
+    validity = _validity(entry, now)
+    if validity == "touch_due":
+        await look.run(partial(_touch, entry, now))
+    elif validity == "ended":
+        return (await look.run(load)).principal  # expired or idle since it was cached: says why
+    return entry.principal
 
 
-def cached_principal(cache: EpochCache, raw: str) -> Principal | None:
-    """A Bearer credential's principal straight from the cache, when that needs no database
+async def cached_principal(cache: EpochCache, raw: str) -> Principal | None:
+    """A Bearer credential's principal from the cache alone, when that needs no database
     work at all (valid, not idle, no ``last_used`` write due); else None."""
-    hit: _Cached | None = cache.get(AUTH, (hash_secret(raw), False))
-    if hit is None:
+    try:
+        return await resolve(Peeking(cache), raw)
+    except Miss:
         return None
-    now = utcnow()
-    if hit.expires is not None and hit.expires <= now:
-        return None
-    if hit.last_used is None or now - hit.last_used > TOUCH_EVERY:
-        return None  # due for a last_used write (and the idle check): take the full path
-    return hit.principal
 
 
-async def _still_valid(db: AsyncSession, hit: _Cached) -> bool:
-    now = utcnow()
+# "touch_due": valid, and its throttled ``last_used`` write is due; "ended": expired, or
+# idle too long. (Plain strings: an Enum member lookup costs more than the fast lane's
+# whole credential check.)
+Validity = Literal["valid", "touch_due", "ended"]
+
+
+def _validity(hit: _Cached, now: datetime) -> Validity:
+    """The one validity check of a cached credential, on every hit of every path: its
+    expiry, its idle expiry (a session unused for its idle window is over), and whether
+    its ``last_used`` write is due (that write also keeps an idle session alive)."""
     if hit.expires is not None and hit.expires <= now:
-        return False
+        return "ended"
     last = hit.last_used
     if hit.idle is not None and last is not None and now - last >= hit.idle:
-        return False
+        return "ended"
     if last is None or now - last > TOUCH_EVERY:
-        # Claim the write before awaiting it: of the requests that find it due at once,
-        # one writes and the others go on (no pile-up on the same row).
-        hit.last_used = now
-        if hit.is_key:
-            await repo.touch_api_key(db, hit.row_id, now)
-        else:
-            await repo.touch_token(db, hit.row_id, now)
-    return True
+        return "touch_due"
+    return "valid"
+
+
+async def _touch(hit: _Cached, now: datetime, db: AsyncSession) -> None:
+    # Claim the write before awaiting it: of the requests that find it due at once,
+    # one writes and the others go on (no pile-up on the same row).
+    hit.last_used = now
+    if hit.is_key:
+        await repo.touch_api_key(db, hit.row_id, now)
+    else:
+        await repo.touch_token(db, hit.row_id, now)
 
 
 async def _resolve_uncached(db: AsyncSession, raw: str, digest: str, via_cookie: bool) -> _Cached:

@@ -12,6 +12,11 @@ the principal does not hold in that scope. Every operation that grants calls
 - a key for a service account (create, rotate, reactivate): everything the account holds;
 - a share (``/rbac/resource_members``): the shared actions on that resource.
 
+A workspace or project grant also confers membership of the workspace (and read on the
+project), so it needs an actor who has those too. Shares are per resource: the sharing
+user must be allowed each shared action on it by the checker itself (workspace authority
+does not count there).
+
 What "held" means at each scope (spec §6):
 
 - **organization** pairs are held through organization-level roles in that organization;
@@ -91,10 +96,28 @@ def missing(grants: Grants, scope: Scope, pairs: Iterable[Pair]) -> set[Pair]:
 
 def require(grants: Grants, scope: Scope, pairs: Iterable[Pair], what: str) -> None:
     """Raise 403 unless ``grants`` hold every pair at ``scope``. ``what`` names the grant
-    in the message ("the role 'Ops'", "the team 'admins'")."""
+    in the message ("the role 'Ops'", "the team 'admins'").
+
+    A workspace or project grant hands out more than its pairs: membership of the
+    workspace (its ZenML server lets members log in) and, at project scope, read on that
+    project. So even an empty role there needs an actor who belongs to the workspace
+    (and may read the project), unless they administer every workspace anyway."""
+    if scope.level is not Level.organization and held(grants, scope) is not None:
+        _require_presence(grants, scope, what)
     lacking = missing(grants, scope, pairs)
     if lacking:
         raise Forbidden(_message(what, lacking, scope))
+
+
+def _require_presence(grants: Grants, scope: Scope, what: str) -> None:
+    assert scope.workspace_id is not None  # not an organization scope
+    if not grants.in_workspace(scope.workspace_id):
+        raise Forbidden(f"You cannot grant {what} in a workspace you do not belong to")
+    project = Resource("project", scope.project_id)
+    if scope.project_id is not None and not grants.resource_allowed(
+        scope.workspace_id, project, "read"
+    ):
+        raise Forbidden(f"You cannot grant {what} in a project you may not read")
 
 
 def _message(what: str, lacking: set[Pair], scope: Scope) -> str:

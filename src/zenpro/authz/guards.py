@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro.auth import deps as auth_deps
 from zenpro.auth.principal import UserPrincipal
+from zenpro.authz.access import Access
 from zenpro.authz.checker import Grants, load_grants
 from zenpro.deps import DB
 from zenpro.errors import Forbidden, NotFound
@@ -49,18 +50,6 @@ for _dep in (
     guard(_dep)
 
 Public = Depends(public)
-
-
-@dataclass(frozen=True)
-class Access:
-    """The caller and everything they hold, loaded once per request."""
-
-    principal: UserPrincipal
-    grants: Grants
-
-    @property
-    def user_id(self) -> uuid.UUID:
-        return self.principal.user_id
 
 
 async def get_access(

@@ -6,11 +6,50 @@ import re
 import uuid
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Annotated
+
+from pydantic import WithJsonSchema
 
 from zenpro.authz.vocabulary import GLOBAL_TYPES, PROJECT_TYPES, WORKSPACE_ACTIONS
 
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _PATTERN = re.compile(rf"^(?:(?P<project>{_UUID}):)?(?P<type>[a-z_]+)(?:/(?P<id>{_UUID}))?$")
+
+
+# The same rule, as the regular expressions the OpenAPI document publishes (parse() stays
+# the check, with messages naming what is wrong): a project-scoped type needs the
+# `<project_id>:` prefix, a global type must not have it, and an id is optional.
+_GLOBAL_ALT = "|".join(sorted(GLOBAL_TYPES))
+_PROJECT_ALT = "|".join(sorted(PROJECT_TYPES))
+_TYPES = rf"(?:{_UUID}:(?:{_PROJECT_ALT})|(?:{_GLOBAL_ALT}))"
+RESOURCE_PATTERN = rf"^{_TYPES}(?:/{_UUID})?$"
+TYPE_ONLY_PATTERN = rf"^{_TYPES}$"
+WITH_ID_PATTERN = rf"^{_TYPES}/{_UUID}$"
+RESOURCE_MAX_LENGTH = 36 + 1 + max(map(len, GLOBAL_TYPES | PROJECT_TYPES)) + 1 + 36
+RESOURCE_RULE = (
+    "A resource string `[<project_id>:]<type>[/<resource_id>]`: a project-scoped type "
+    f"({', '.join(sorted(PROJECT_TYPES))}) with its project's id, or a global type "
+    f"({', '.join(sorted(GLOBAL_TYPES))}) without; then optionally `/` and a resource id."
+)
+
+
+def resource_schema(pattern: str = RESOURCE_PATTERN) -> WithJsonSchema:
+    """The published schema of a resource string (validation stays parse()'s)."""
+    return WithJsonSchema(
+        {
+            "type": "string",
+            "maxLength": RESOURCE_MAX_LENGTH,
+            "pattern": pattern,
+            "description": RESOURCE_RULE,
+        }
+    )
+
+
+ResourceString = Annotated[str, resource_schema()]
+TypeOnlyResource = Annotated[str, resource_schema(TYPE_ONLY_PATTERN)]
+SharedResource = Annotated[str, resource_schema(WITH_ID_PATTERN)]
+# An action of the workspace vocabulary, published as an enum (check_action() checks).
+Action = Annotated[str, WithJsonSchema({"type": "string", "enum": list(WORKSPACE_ACTIONS)})]
 
 
 class BadResource(ValueError):

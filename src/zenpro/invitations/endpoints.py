@@ -26,7 +26,8 @@ from zenpro.invitations import service
 from zenpro.invitations.notifier import Notifier, get_notifier
 from zenpro.invitations.schemas import InvitationCreate, InvitationRead
 from zenpro.kit.pagination import Page, fetch_page, set_page_headers
-from zenpro.kit.schemas import Empty
+from zenpro.kit.params import OrganizationRef
+from zenpro.kit.schemas import TEXT_PATTERN, Empty
 from zenpro.models import Invitation
 from zenpro.organizations.deps import MemberCreate, MemberDelete, MemberRead
 
@@ -50,9 +51,11 @@ async def list_invitations(
     db: DB,
     settings: AppSettings,
     scoped: MemberRead,
-    organization_id: str,
+    organization_id: OrganizationRef,
     page: Page,
-    email: Annotated[str | None, Query(max_length=320, description="Email (any case).")] = None,
+    email: Annotated[
+        str | None, Query(max_length=320, pattern=TEXT_PATTERN, description="Email (any case).")
+    ] = None,
     only_pending: Annotated[bool, Query(description="Not accepted and not expired.")] = False,
 ) -> list[InvitationRead]:
     stmt = service.list_stmt(scoped.obj, email, only_pending)
@@ -68,8 +71,9 @@ async def list_invitations(
     status_code=201,
     summary="Invite someone to an organization",
     description="The invitation carries one organization-level role (Organization Member "
-    "when `role_id` is not given) and can be added to teams before it is accepted. It "
-    "expires after `ZENPRO_INVITATION_DAYS`. No email is sent: pass on `invite_link`.",
+    "when `role_id` is not given; a role of another level is a 409) and can be added to "
+    "teams before it is accepted. It expires after `ZENPRO_INVITATION_DAYS`. No email is "
+    "sent: pass on `invite_link`.",
     operation_id="create_invitation",
     responses=error_responses(BadRequest, *AUTH_ERRORS, NotFound, Conflict),
 )
@@ -77,7 +81,7 @@ async def create_invitation(
     db: DB,
     settings: AppSettings,
     scoped: MemberCreate,
-    organization_id: str,
+    organization_id: OrganizationRef,
     body: InvitationCreate,
     notifier: NotifierDep,
     tasks: BackgroundTasks,
@@ -96,7 +100,7 @@ async def create_invitation(
     responses=error_responses(*AUTH_ERRORS, NotFound),
 )
 async def delete_invitation(
-    db: DB, scoped: MemberDelete, organization_id: str, invitation_id: uuid.UUID
+    db: DB, scoped: MemberDelete, organization_id: OrganizationRef, invitation_id: uuid.UUID
 ) -> Empty:
     await service.delete(db, scoped.obj, invitation_id)
     return Empty()

@@ -3,15 +3,15 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import BaseModel, Field
 
-from zenpro.kit.schemas import InputModel
+from zenpro.kit.schemas import Email, InputModel
 from zenpro.organizations.schemas import RoleRef
 from zenpro.users.schemas import UserRead
 
 
 class InvitationCreate(InputModel):
-    email: EmailStr = Field(description="Who is invited; they accept when logged in as it.")
+    email: Email = Field(description="Who is invited; they accept when logged in as it.")
     role_id: uuid.UUID | None = Field(
         None,
         description="An organization-level role (system, or of this organization) the "

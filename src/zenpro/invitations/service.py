@@ -11,11 +11,11 @@ from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro.authz import granting
+from zenpro.authz.access import Access
 from zenpro.authz.granting import Scope
-from zenpro.authz.guards import Access
 from zenpro.authz.vocabulary import ORG_MEMBER_ID, Level
 from zenpro.config import Settings
-from zenpro.errors import BadRequest, Conflict, Forbidden, Gone, NotFound
+from zenpro.errors import Conflict, Forbidden, Gone, NotFound
 from zenpro.invitations import repository as repo
 from zenpro.invitations.schemas import InvitationCreate, InvitationRead, InvitationRole, TeamRef
 from zenpro.kit.db import utcnow
@@ -79,8 +79,8 @@ async def _org_role(db: AsyncSession, org: Organization, role_id: uuid.UUID) -> 
     role = await roles.usable_in(db, role_id, org.id)
     if role is None:
         raise NotFound(f"Role {role_id} not found")
-    if role.level != Level.organization:
-        raise BadRequest(
+    if role.level != Level.organization:  # the role's state, not the request's form: 409
+        raise Conflict(
             f"Role {role.name!r} is a {role.level} role: invitations carry an "
             "organization-level role"
         )

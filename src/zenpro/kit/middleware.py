@@ -5,13 +5,14 @@ Pure ASGI rather than BaseHTTPMiddleware: cheaper on the hot path and no streami
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import secrets
 import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from zenpro.kit.asgi import header, send_json
 
 log = logging.getLogger("zenpro.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
@@ -42,11 +43,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = ""
-        for key, value in scope["headers"]:
-            if key == b"x-request-id":
-                rid = value.decode("latin-1")
-                break
+        rid = header(scope, b"x-request-id") or ""
         if not _REQUEST_ID.match(rid):
             rid = secrets.token_hex(16)  # as random as uuid4().hex, without the UUID object
         scope.setdefault("state", {})["request_id"] = rid
@@ -141,15 +138,4 @@ class BodySizeLimitMiddleware:
 
     @staticmethod
     async def _reject(send: Send, status: int, detail: str) -> None:
-        body = json.dumps({"detail": detail}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_json(send, status, {"detail": detail})

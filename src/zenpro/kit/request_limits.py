@@ -8,11 +8,11 @@ the ``/api/v1`` prefix: a request refused here costs two length sums.
 
 from __future__ import annotations
 
-import json
 import logging
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from zenpro.kit.asgi import send_json
 from zenpro.kit.middleware import SECURITY_HEADERS
 
 log = logging.getLogger("zenpro.access")
@@ -74,12 +74,5 @@ class RequestLimitsMiddleware:
 
 
 async def _respond(send: Send, status: int, detail: str) -> None:
-    body = json.dumps({"detail": detail}).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close"),
-        *SECURITY_HEADERS,
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    headers = [(b"connection", b"close"), *SECURITY_HEADERS]
+    await send_json(send, status, {"detail": detail}, headers)

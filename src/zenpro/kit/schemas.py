@@ -6,16 +6,22 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import email_validator
 from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    EmailStr,
     Field,
+    GetJsonSchemaHandler,
     StringConstraints,
     WithJsonSchema,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
+from typing_extensions import TypeAliasType
 
 SLUG_RE = r"^[a-z0-9][a-z0-9\-_]*$"
 
@@ -99,23 +105,103 @@ Name = Annotated[
         {"type": "string", "minLength": 1, "pattern": NAME_PATTERN, "description": NAME_DESCRIPTION}
     ),
 ]
-DisplayName = Annotated[str, StringConstraints(max_length=50)]
-Description = Annotated[str, StringConstraints(max_length=256)]
+# Every text value the API takes (body fields, query, path and form parameters) is
+# storable on every backend: no NUL (PostgreSQL cannot store it in text) and no lone
+# surrogate (no Unicode text; pydantic refuses it wherever a pattern applies). The NUL rule
+# is published as this pattern on every string that has no stricter pattern, format or
+# enum; lone surrogates cannot be written in a JSON Schema pattern (ECMA-262 tools refuse
+# `\ud800`) and are named in the descriptions instead (TEXT_RULE).
+TEXT_PATTERN = r"^[^\u0000]*$"
+TEXT_RULE = "Any characters but NUL (U+0000) and lone surrogates (422)."
+
+
+def text(max_length: int, *, min_length: int | None = None) -> StringConstraints:
+    """The constraints of a free-text value of at most ``max_length`` characters."""
+    return StringConstraints(min_length=min_length, max_length=max_length, pattern=TEXT_PATTERN)
+
+
+Text = Annotated[str, StringConstraints(pattern=TEXT_PATTERN)]
+
+
+class _TextKeys:
+    """Publish a dict's key rule as ``propertyNames`` (pydantic writes ``patternProperties``,
+    which lets a key that does not match through as an additional property)."""
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        keyed = schema.pop("patternProperties", None)
+        if keyed:
+            ((pattern, value),) = keyed.items()
+            schema["propertyNames"] = {"pattern": pattern}
+            schema["additionalProperties"] = value
+        return schema
+
+
+# Free-form JSON whose text (keys and strings, at any depth) follows the text rule.
+TextJson = TypeAliasType(
+    "TextJson", "Text | int | float | bool | list[TextJson] | TextObject | None"
+)
+TextObject = Annotated[dict[Text, TextJson], _TextKeys]
+
+DisplayName = Annotated[str, text(50)]
+Description = Annotated[str, text(256)]
+ShortText = Annotated[str, text(255)]
 # http(s), a non-empty authority of RFC 3986 ASCII characters (no IPv6 literal: brackets in
-# the host are where URL parsers disagree), then any path/query without whitespace. Every
+# the host are where URL parsers disagree), then any path/query of visible characters (no
+# whitespace, no C0 control, DEL or lone surrogate: browsers strip or refuse them). Every
 # string this accepts parses with urllib.parse.urlsplit.
+URL_PATTERN = (
+    r"^https?://[A-Za-z0-9._~%!$&'()*+,;=:@-]+"
+    r"(?:[/?#][^\u0000-\u0020\u007f\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f"
+    r"\u205f\u3000]*)?$"
+)
+URL_MAX = 1024
 Url = Annotated[
     str,
-    StringConstraints(
-        max_length=1024, pattern=r"^https?://[A-Za-z0-9._~%!$&'()*+,;=:@-]+(?:[/?#]\S*)?$"
+    StringConstraints(max_length=URL_MAX, pattern=URL_PATTERN),
+    Field(description="An absolute http:// or https:// URL (at most 1024 characters)."),
+]
+
+# Email addresses are checked by email-validator (through pydantic's EmailStr), which also
+# normalizes them. Beyond the `email` format it refuses special-use domains (RFC 6761 and
+# the like): published as a `not` pattern, so a schema-valid address is never refused.
+_SPECIAL_USE = "|".join(
+    "".join(f"[{c}{c.upper()}]" if c.isalpha() else re.escape(c) for c in name)
+    for name in email_validator.SPECIAL_USE_DOMAIN_NAMES
+)
+SPECIAL_USE_DOMAIN_PATTERN = rf"[.@](?:{_SPECIAL_USE})$"
+EMAIL_MAX = 254
+EMAIL_DESCRIPTION = (
+    f"An email address (at most {EMAIL_MAX} characters), as the email-validator library "
+    "accepts it: no quoted local part, no IP address as the domain, and no special-use "
+    f"domain ({', '.join('.' + d for d in email_validator.SPECIAL_USE_DOMAIN_NAMES)})."
+)
+Email = Annotated[
+    EmailStr,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "email",
+            "maxLength": EMAIL_MAX,
+            "not": {"pattern": SPECIAL_USE_DOMAIN_PATTERN},
+            "description": EMAIL_DESCRIPTION,
+        }
     ),
 ]
+
+
+ISO_TIME_MAX = 64  # a bound for the request target: RFC 3339 does not bound the fraction
 
 
 def _iso_only(value: object) -> object:
     # pydantic would also read a bare number as a Unix time; the contract says ISO 8601.
     if isinstance(value, str) and re.fullmatch(r"\s*[+-]?[\d.]+([eE][+-]?\d+)?\s*", value):
         raise ValueError("expected an ISO 8601 date-time")
+    if isinstance(value, str) and len(value) > ISO_TIME_MAX:
+        raise ValueError(f"a date-time has at most {ISO_TIME_MAX} characters")
     return value
 
 
@@ -128,7 +214,12 @@ def _in_utc(value: datetime) -> datetime:
         raise ValueError("date-time out of range once converted to UTC") from None
 
 
-IsoTime = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(_in_utc)]
+IsoTime = Annotated[
+    datetime,
+    BeforeValidator(_iso_only),
+    AfterValidator(_in_utc),
+    WithJsonSchema({"type": "string", "format": "date-time", "maxLength": ISO_TIME_MAX}),
+]
 
 
 def is_slug(value: str) -> bool:

@@ -23,6 +23,7 @@ from zenpro.errors import (
     SubscriptionLimit,
     error_responses,
 )
+from zenpro.kit.schemas import TEXT_PATTERN, URL_MAX, URL_PATTERN, text
 from zenpro.machine import service
 from zenpro.users.schemas import UserRead
 
@@ -57,7 +58,7 @@ class UsageEvent(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     organization_id: uuid.UUID = Field(description="The workspace's organization.")
-    feature: Annotated[str, Field(min_length=1, max_length=64, description="Feature name.")]
+    feature: Annotated[str, text(64, min_length=1), Field(description="Feature name.")]
     total: int = Field(ge=-1000, le=1000, description="+1 on create, -1 on delete.")
     metadata: UsageMetadata = Field(default_factory=UsageMetadata)
 
@@ -73,16 +74,20 @@ class UsageCounts(BaseModel):
     response_model=WorkspaceStatus,
     summary="Report a workspace server's status",
     description="Machine token only, no body: records the `zenml-server-url` (an absolute "
-    "http(s) URL, else 400) and `zenml-server-version` headers and marks the workspace "
-    "`available`.",
+    "http(s) URL, else 422; a trailing `/` is dropped) and `zenml-server-version` headers "
+    "and marks the workspace `available`.",
     operation_id="update_workspace_status",
     responses=error_responses(BadRequest, NotAuthenticated, Forbidden),
 )
 async def workspace_status(
     db: DB,
     machine: WorkspaceMachine,
-    zenml_server_url: Annotated[str | None, Header(max_length=1024)] = None,
-    zenml_server_version: Annotated[str | None, Header(max_length=64)] = None,
+    zenml_server_url: Annotated[
+        str | None, Header(max_length=URL_MAX, pattern=URL_PATTERN, description="Its URL.")
+    ] = None,
+    zenml_server_version: Annotated[
+        str | None, Header(max_length=64, pattern=TEXT_PATTERN, description="Its version.")
+    ] = None,
 ) -> WorkspaceStatus:
     ws = await service.record_status(
         db, machine.workspace_id, zenml_server_url, zenml_server_version
@@ -106,7 +111,9 @@ async def workspace_status(
 async def authorize_server(
     db: DB,
     actor: CurrentUser,
-    server_id: Annotated[str, Query(max_length=64, description="The workspace id.")],
+    server_id: Annotated[
+        str, Query(max_length=64, pattern=TEXT_PATTERN, description="The workspace id.")
+    ],
 ) -> UserRead:
     return await service.authorize_server(db, actor, server_id)
 
@@ -126,7 +133,9 @@ async def entitlement(
     settings: AppSettings,
     actor: CurrentPrincipal,
     organization_id: uuid.UUID,
-    feature: Annotated[str, Path(max_length=64)],
+    feature: Annotated[
+        str, Path(min_length=1, max_length=64, pattern=TEXT_PATTERN, description="A feature.")
+    ],
 ) -> Entitlement:
     limit, usage = await service.entitlement(db, settings, actor, organization_id, feature)
     return Entitlement(

@@ -39,9 +39,8 @@ def org_guard(rtype: str, action: str, param: str = "organization_id") -> Callab
     )
 
 
-OrgByIdOrName = Annotated[
-    Scoped[Organization], Depends(org_guard("organization", "read", "id_or_name"))
-]
+# Every organization guard finds the organization by its id or its name.
+OrgByIdOrName = Annotated[Scoped[Organization], Depends(org_guard("organization", "read"))]
 OrgRead = Annotated[Scoped[Organization], Depends(org_guard("organization", "read"))]
 OrgUpdate = Annotated[Scoped[Organization], Depends(org_guard("organization", "update"))]
 OrgDelete = Annotated[Scoped[Organization], Depends(org_guard("organization", "delete"))]

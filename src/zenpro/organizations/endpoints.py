@@ -18,7 +18,8 @@ from zenpro.errors import (
     error_responses,
 )
 from zenpro.kit.pagination import Page, fetch_page, set_page_headers
-from zenpro.kit.schemas import Empty
+from zenpro.kit.params import OrganizationRef
+from zenpro.kit.schemas import TEXT_PATTERN, Empty
 from zenpro.models import Organization
 from zenpro.organizations import service
 from zenpro.organizations.deps import MemberDelete, MemberRead, OrgByIdOrName, OrgDelete, OrgUpdate
@@ -51,7 +52,12 @@ async def list_organizations(
     access: Authenticated,
     page: Page,
     name: Annotated[
-        str | None, Query(max_length=50, description="Name, compared ignoring case (not trimmed).")
+        str | None,
+        Query(
+            max_length=50,
+            pattern=TEXT_PATTERN,
+            description="Name, compared ignoring case (not trimmed).",
+        ),
     ] = None,
     owner_id: Annotated[uuid.UUID | None, Query(description="Owner's user id.")] = None,
 ) -> list[OrganizationRead]:
@@ -80,17 +86,19 @@ async def create_organization(
 
 
 @router.get(
-    "/{id_or_name}",
+    "/{organization_id}",
     response_model=OrganizationRead,
     summary="Get an organization by id or name",
-    description="`id_or_name` is the organization's id or its name, compared ignoring case "
+    description="`organization_id` is the organization's id or its name, compared ignoring case "
     "(URL-encode spaces: `/organizations/Data%20Science`). A name that looks like a UUID is "
     "found by name when no organization has that id.",
     operation_id="get_organization",
     responses=error_responses(*AUTH_ERRORS, NotFound),
 )
-async def get_organization(db: DB, scoped: OrgByIdOrName, id_or_name: str) -> OrganizationRead:
-    # id_or_name is read by the guard; declared here so the OpenAPI lists it.
+async def get_organization(
+    db: DB, scoped: OrgByIdOrName, organization_id: OrganizationRef
+) -> OrganizationRead:
+    # organization_id (an id or a name) is read by the guard; declared so the OpenAPI lists it.
     return await service.one(db, scoped.obj)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zenpro.authz.guards import Access
+from zenpro.authz.access import Access
 from zenpro.authz.vocabulary import ORG_ADMIN_ID
 from zenpro.config import Settings
 from zenpro.errors import Conflict, Forbidden, NotFound, SubscriptionLimit, flush_or_conflict

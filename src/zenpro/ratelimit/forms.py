@@ -29,9 +29,10 @@ from urllib.parse import parse_qsl
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from zenpro.auth.schemas import OAuthError
+from zenpro.kit import asgi
 
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 STATE_KEY = "zenpro.login_form"
@@ -113,11 +114,10 @@ async def read(scope: Scope, receive: Receive) -> tuple[LoginForm, Receive]:
     found = stored(scope)
     if found is not None:
         return found, receive
-    content_type = _header(scope, b"content-type")
+    content_type = asgi.header(scope, b"content-type")
     body = b""
     if _reads_body(content_type):
-        body, messages = await _buffer_body(receive)
-        receive = _replaying(messages, receive)
+        body, _, receive = await asgi.buffer_body(receive)
     form = parse(content_type, body)
     _store(scope, form)
     return form, receive
@@ -143,10 +143,40 @@ def describe(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def as_form(schema: dict[str, Any], model: type[BaseModel], *, parsed: bool = True) -> None:
+    """Make ``model``'s JSON Schema say what a form carries: a field is a string or absent
+    (a form has no null; an empty field counts as not sent), once (a value is one string,
+    never a list); unknown fields, if the model ignores them, may hold any string. A form
+    :func:`parse` reads (``parsed``) has at most ``MAX_FIELDS`` fields. Also a
+    ``json_schema_extra`` for form models."""
+    required = set(schema.get("required", []))
+    for name, prop in schema.get("properties", {}).items():
+        if name in required and prop.get("type") == "string":
+            prop["minLength"] = max(1, prop.get("minLength", 0))  # empty is "not sent"
+        branches = prop.get("anyOf", [])
+        if {"type": "null"} in branches:
+            own = {k: v for k, v in prop.items() if k not in ("anyOf", "default")}
+            prop.clear()
+            rest = [b for b in branches if b != {"type": "null"}]
+            prop.update(rest[0] if len(rest) == 1 else {"anyOf": rest}, **own)
+        prop.pop("default", None)
+    forbid = model.model_config.get("extra") == "forbid"
+    schema["additionalProperties"] = False if forbid else {"type": "string"}
+    if parsed:
+        schema["maxProperties"] = MAX_FIELDS
+
+
+def form_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """``model``'s JSON Schema as a form carries it (:func:`as_form`)."""
+    schema = model.model_json_schema()
+    as_form(schema, model)
+    return schema
+
+
 def openapi_body(model: type[BaseModel], *, required: bool) -> dict[str, Any]:
     """``openapi_extra`` documenting a form read through :func:`shared_form` (it has no
     ``Form`` parameters for FastAPI to describe)."""
-    schema = model.model_json_schema()
+    schema = form_schema(model)
     return {
         "requestBody": {
             "required": required,
@@ -179,37 +209,3 @@ class LoginFormGuard:
         )
         response = JSONResponse(body.model_dump(), status_code=form.problem.status)
         await response(scope, receive, send)
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
-
-
-async def _buffer_body(receive: Receive) -> tuple[bytes, list[Message]]:
-    """Read the whole request body; returns it and the messages read, for the replay."""
-    messages: list[Message] = []
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks), messages
-
-
-def _replaying(messages: list[Message], receive: Receive) -> Receive:
-    """A ``receive`` that first returns the buffered messages, then the real ones."""
-    pending = list(messages)
-
-    async def replay() -> Message:
-        if pending:
-            return pending.pop(0)
-        return await receive()
-
-    return replay

@@ -16,6 +16,7 @@ from starlette.types import Scope
 
 from zenpro.auth.deps import COOKIE_NAME
 from zenpro.auth.secrets import MACHINE_PREFIX
+from zenpro.kit import asgi
 
 UNMATCHED = "<unmatched>"
 
@@ -85,26 +86,17 @@ class Presented(NamedTuple):
 def credential(scope: Scope) -> Presented | None:
     """The request's credential, or None when anonymous.
 
-    As ``auth.deps`` (through Starlette) reads it: the first ``Authorization`` header with a
-    non-empty Bearer wins over the session cookie of the first ``Cookie`` header. Reading
-    another copy than the endpoint does would let a request be counted against one
+    As ``auth.deps`` (through Starlette) reads it: the Bearer of the first ``Authorization``
+    header (``kit.asgi.bearer``) wins over the session cookie of the first ``Cookie`` header.
+    Reading another copy than the endpoint does would let a request be counted against one
     credential and served with another. Nothing is verified here; the middleware decides
     whether the credential is known (see ``RateLimitMiddleware._known``).
     """
-    token: str | None = None
-    bearer: str | None = None
-    cookie_header: str | None = None
-    seen_authorization = False
-    for key, value in scope["headers"]:
-        if key == b"authorization" and not seen_authorization:
-            seen_authorization = True
-            scheme, _, rest = value.decode("latin-1").partition(" ")
-            if scheme.lower() == "bearer" and rest.strip():
-                token = bearer = rest.strip()
-        elif key == b"cookie" and cookie_header is None:
-            cookie_header = value.decode("latin-1")
-    if token is None and cookie_header:
-        token = cookie_parser(cookie_header).get(COOKIE_NAME) or None
+    bearer = asgi.bearer(scope)
+    token = bearer
+    if token is None:
+        cookie_header = asgi.header(scope, b"cookie")
+        token = (cookie_parser(cookie_header).get(COOKIE_NAME) or None) if cookie_header else None
     if token is None:
         return None
     return Presented(digest(token), token.startswith(MACHINE_PREFIX), bearer)

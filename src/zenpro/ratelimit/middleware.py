@@ -14,7 +14,6 @@ Order of decisions for one request:
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -24,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from zenpro.auth.service import cached_principal
 from zenpro.config import Settings
+from zenpro.kit.asgi import send_json
 from zenpro.kit.metrics import Metrics
 from zenpro.kit.net import client_ip
 from zenpro.ratelimit import forms, keys
@@ -122,7 +122,7 @@ class RateLimitMiddleware:
         """
         policy = self.policies.machine if presented.machine else self.policies.default
         own = Check(policy, (policy.name, presented.digest, scope["method"], template))
-        known = self._known(presented)
+        known = await self._known(presented)
         checks = [own] if known else [own, self._anonymous(ip)]
         outcomes = await self.limiter.apply(checks)
         if outcomes is None:
@@ -140,7 +140,7 @@ class RateLimitMiddleware:
         await self.app(scope, receive, _adding(send, headers, status))
         await self._learn(scope, presented, known, status, ip)
 
-    def _known(self, presented: keys.Presented) -> bool:
+    async def _known(self, presented: keys.Presented) -> bool:
         """Whether a credential is known to be genuine, without a database query: an
         endpoint resolved it to a principal before (remembered here), or it resolves from
         the credential cache (``auth.service.cached_principal``: valid, unexpired).
@@ -158,7 +158,7 @@ class RateLimitMiddleware:
         cache = getattr(self.state, "cache", None)
         if presented.bearer is None or cache is None:
             return False
-        return cached_principal(cache, presented.bearer) is not None
+        return await cached_principal(cache, presented.bearer) is not None
 
     async def _learn(
         self, scope: Scope, presented: keys.Presented, known: bool, status: list[int], ip: str
@@ -215,7 +215,7 @@ class RateLimitMiddleware:
     ) -> None:
         policy_header = _policy_header(c.policy for c in checks)
         if self.limiter.fail_closed:
-            await _respond(
+            await send_json(
                 send,
                 503,
                 {
@@ -268,27 +268,9 @@ async def _send_429(
     retry_after = max(o.reset_after for o in denied)
     limits = ", ".join(o.policy.describe() for o in denied)
     detail = f"Rate limit exceeded: {limits}; retry in {retry_after} s"
-    await _respond(
+    await send_json(
         send,
         429,
         {"detail": detail, "code": "rate_limited"},
         [(b"retry-after", str(retry_after).encode()), *headers],
     )
-
-
-async def _respond(
-    send: Send, status: int, payload: dict[str, str], headers: list[tuple[bytes, bytes]]
-) -> None:
-    body = json.dumps(payload).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                *headers,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

@@ -15,15 +15,19 @@ from zenpro.authz.guards import Authenticated
 from zenpro.authz.vocabulary import CONTROL_ACTIONS, CONTROL_TYPES, WORKSPACE_ACTIONS
 from zenpro.deps import DB
 from zenpro.errors import Forbidden, NotAuthenticated, NotFound, error_responses
+from zenpro.kit.lookup import Loading
 from zenpro.kit.schemas import Empty
 from zenpro.models import Workspace
 from zenpro.rbac import repository as repo
 from zenpro.rbac import service
-from zenpro.rbac.schemas import AllowedIds, PermissionAnswer, ResourceMembers
+from zenpro.rbac.schemas import AllowedIds, PermissionAnswer, PermissionResource, ResourceMembers
 
 router = APIRouter(tags=["rbac"])
 MACHINE_ERRORS = (NotAuthenticated, Forbidden)
-MAX_RESOURCES = 1000
+# Resource strings one `DELETE /rbac/resources` may name: as many as always fit the request
+# target limit (each `resources=<string>&` is at most 108 bytes once `:` and `/` are
+# percent-encoded; tests/kit/test_request_limits.py checks every operation's worst case).
+MAX_FORGET = 250
 
 
 async def _workspace(db: DB, machine: MachinePrincipal) -> Workspace:
@@ -56,10 +60,11 @@ async def check_permissions(
     db: DB,
     machine: WorkspaceMachine,
     user_id: Annotated[uuid.UUID, Query(description="The user, as authorize_server returned.")],
-    action: Annotated[str, Query(max_length=32, description="The action to check.")],
-    resources: Annotated[list[str], Body(max_length=MAX_RESOURCES)],
+    action: Annotated[res.Action, Query(max_length=32, description="The action to check.")],
+    resources: Annotated[list[res.ResourceString], Body(max_length=service.MAX_RESOURCES)],
 ) -> JSONResponse:
-    answer = await service.check_permissions(db, machine.workspace_id, user_id, action, resources)
+    ws = machine.workspace_id
+    answer = await service.check_permissions(Loading(db), ws, user_id, action, resources)
     return JSONResponse(answer)  # a plain dict of bools: no response-model validation needed
 
 
@@ -76,10 +81,13 @@ async def allowed_resource_ids(
     db: DB,
     machine: WorkspaceMachine,
     user_id: Annotated[uuid.UUID, Query(description="The user.")],
-    resource: Annotated[str, Query(max_length=100, description="A type-only resource string.")],
-    action: Annotated[str, Query(max_length=32, description="The action.")],
+    resource: Annotated[
+        res.TypeOnlyResource, Query(max_length=100, description="A type-only resource string.")
+    ],
+    action: Annotated[res.Action, Query(max_length=32, description="The action.")],
 ) -> AllowedIds:
-    return await service.allowed_resource_ids(db, machine.workspace_id, user_id, resource, action)
+    ws = machine.workspace_id
+    return await service.allowed_resource_ids(Loading(db), ws, user_id, resource, action)
 
 
 @router.post(
@@ -108,7 +116,10 @@ async def resource_members(db: DB, machine: WorkspaceMachine, body: ResourceMemb
 async def delete_resources(
     db: DB,
     machine: WorkspaceMachine,
-    resources: Annotated[list[str], Query(max_length=MAX_RESOURCES, description="Repeatable.")],
+    resources: Annotated[
+        list[res.ResourceString],
+        Query(min_length=1, max_length=MAX_FORGET, description="Repeatable."),
+    ],
 ) -> Empty:
     await service.forget_resources(db, machine.workspace_id, resources)
     return Empty()
@@ -118,20 +129,30 @@ async def delete_resources(
     "/permissions",
     response_model=list[PermissionAnswer],
     summary="My permissions",
-    description="With `workspace_id`: workspace resource strings; otherwise with "
-    "`organization_id`: control-plane types (organization, workspace, team, member, role, "
-    "service_account, billing). With `action`: one answer per resource; without: the allowed "
-    "actions per resource.",
+    description="With `workspace_id`: every `resource` is a workspace resource string and "
+    "`action` (if given) a workspace action; otherwise `organization_id` is needed (404 "
+    "without), every `resource` is a control-plane type (organization, workspace, team, "
+    "member, role, service_account, billing) and `action` one of create, read, update, "
+    "delete (422 otherwise: the schema admits both kinds, the parameters choose one). With "
+    "`action`: one answer per resource; without: the allowed actions per resource.",
     operation_id="get_my_permissions",
     responses=error_responses(NotAuthenticated, Forbidden, NotFound),
 )
 async def my_permissions(
     db: DB,
     access: Authenticated,
-    resource: Annotated[list[str], Query(max_length=100, description="Repeatable.")],
-    organization_id: Annotated[uuid.UUID | None, Query()] = None,
-    workspace_id: Annotated[uuid.UUID | None, Query()] = None,
-    action: Annotated[str | None, Query(max_length=32)] = None,
+    resource: Annotated[
+        list[PermissionResource], Query(min_length=1, max_length=100, description="Repeatable.")
+    ],
+    organization_id: Annotated[
+        uuid.UUID | None, Query(description="The organization, for control-plane types.")
+    ] = None,
+    workspace_id: Annotated[
+        uuid.UUID | None, Query(description="The workspace, for its resource strings.")
+    ] = None,
+    action: Annotated[
+        res.Action | None, Query(max_length=32, description="Only this action.")
+    ] = None,
 ) -> list[PermissionAnswer]:
     grants = access.grants
     if workspace_id is not None:

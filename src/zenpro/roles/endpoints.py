@@ -20,7 +20,7 @@ from zenpro.errors import (
     invalid_query,
 )
 from zenpro.kit.pagination import Page, fetch_page, set_page_headers
-from zenpro.kit.schemas import Empty
+from zenpro.kit.schemas import TEXT_PATTERN, Empty
 from zenpro.models import Role, RoleAssignment
 from zenpro.roles import service
 from zenpro.roles.repository import assignments_stmt
@@ -135,7 +135,12 @@ async def list_org_roles(
     page: Page,
     level: Annotated[Level | None, Query(description="Only this level.")] = None,
     name: Annotated[
-        str | None, Query(max_length=50, description="Name, compared ignoring case (not trimmed).")
+        str | None,
+        Query(
+            max_length=50,
+            pattern=TEXT_PATTERN,
+            description="Name, compared ignoring case (not trimmed).",
+        ),
     ] = None,
 ) -> list[RoleRead]:
     stmt = service.org_roles(access, organization_id, level, name)
@@ -213,8 +218,9 @@ AssignmentTarget = Annotated[tuple[Role, Scope, service.Subject], Depends(_assig
     response_model=AssignmentRead,
     status_code=201,
     summary="Assign a role",
-    description="Exactly one of `user_id`, `team_id`, `invitation_id`; `workspace_id` and "
-    "`project_id` as the role's level requires (422 otherwise). 409 on duplicates. You may "
+    description="Exactly one of `user_id`, `team_id`, `invitation_id` (422 otherwise); "
+    "`workspace_id` and `project_id` as the role's level requires, and an `organization_id` "
+    "that agrees with the role and the workspace (409 otherwise, as on duplicates). You may "
     "only grant what you hold yourself.",
     operation_id="create_role_assignment",
     responses=error_responses(*ERRORS, Conflict),
@@ -231,7 +237,8 @@ async def create_assignment(
     "/roles/{role_id}/assignments",
     response_model=Empty,
     summary="Revoke a role assignment",
-    description="Same parameters as creating it. Takes effect on the very next check.",
+    description="Same parameters as creating it: Exactly one of `user_id`, `team_id`, "
+    "`invitation_id` (422 otherwise). Takes effect on the very next check.",
     operation_id="delete_role_assignment",
     responses=error_responses(*ERRORS, Conflict),
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,9 +12,9 @@ from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro.authz import granting
+from zenpro.authz.access import Access, require_org
 from zenpro.authz.checker import load_user_grants
 from zenpro.authz.granting import Scope
-from zenpro.authz.guards import Access
 from zenpro.authz.vocabulary import ORG_ADMIN_ID, WORKSPACE_ADMIN_ID, Level
 from zenpro.errors import (
     BadRequest,
@@ -21,7 +22,6 @@ from zenpro.errors import (
     Forbidden,
     NotFound,
     flush_or_conflict,
-    invalid_query,
 )
 from zenpro.kit.db import utcnow
 from zenpro.models import Organization, Role, RoleAssignment
@@ -34,11 +34,12 @@ from zenpro.roles.schemas import (
     RoleRead,
     RoleUpdate,
     TeamBrief,
+    misfit,
 )
 from zenpro.users.schemas import UserRead
 
 
-def _pairs(permissions: list[PermissionSet]) -> set[tuple[str, str]]:
+def _pairs(permissions: Sequence[PermissionSet]) -> set[tuple[str, str]]:
     return {(p.resource_type, a) for p in permissions for a in p.actions}
 
 
@@ -72,13 +73,6 @@ def presented_id(role: Role, org_id: uuid.UUID | None) -> uuid.UUID:
 
 def _columns(obj: Any) -> dict[str, Any]:
     return {c.key: getattr(obj, c.key) for c in obj.__table__.columns}
-
-
-def _require_org(access: Access, org_id: uuid.UUID, rtype: str, action: str, what: str) -> None:
-    if not access.grants.in_org(org_id):
-        raise NotFound(f"Organization {org_id} not found")
-    if not access.grants.org_allows(org_id, rtype, action):
-        raise Forbidden(f"You may not {action} {what} in this organization")
 
 
 @dataclass(frozen=True)
@@ -120,7 +114,7 @@ async def visible_role(db: AsyncSession, access: Access, role_id: uuid.UUID) -> 
 
 
 async def create_role(db: AsyncSession, access: Access, data: RoleCreate) -> Role:
-    _require_org(access, data.organization_id, "role", "create", "roles")
+    require_org(access.grants, data.organization_id, "role", "create", "roles")
     if await db.get(Organization, data.organization_id) is None:
         raise NotFound(f"Organization {data.organization_id} not found")
     granting.require_definable(
@@ -156,7 +150,7 @@ async def _require_free_name(
 def _editable(access: Access, role: Role, action: str) -> uuid.UUID:
     if role.system_managed or role.organization_id is None:
         raise Forbidden("System roles are read-only")
-    _require_org(access, role.organization_id, "role", action, "roles")
+    require_org(access.grants, role.organization_id, "role", action, "roles")
     return role.organization_id
 
 
@@ -172,14 +166,10 @@ async def update_role(
     if "description" in changes:
         role.description = changes["description"]
     if data.permissions is not None:
-        RoleCreate.model_validate(
-            {
-                "organization_id": role.organization_id,
-                "name": role.name,
-                "level": role.level,
-                "permissions": [p.model_dump() for p in data.permissions],
-            }
-        )
+        # The body's schema admits the pairs of any one level; which level is the role's.
+        problem = misfit(Level(role.level), data.permissions)
+        if problem:
+            raise Conflict(f"This is a {role.level}-level role: {problem}")
         new = _pairs(data.permissions)
         await _authorize_widening(db, access, role, new)
         await repo.replace_permissions(db, role.id, new)
@@ -276,7 +266,9 @@ async def resolve_scope(
 
 
 def _level_error(message: str) -> Exception:
-    return invalid_query("workspace_id", message)
+    # The scope must fit the role (its level, its organization) and the named objects: a
+    # conflict with their state, which no request schema can know, not a malformed request.
+    return Conflict(f"The scope does not fit the role: {message}")
 
 
 def may_manage_assignments(access: Access, role: Role, scope: Scope) -> None:

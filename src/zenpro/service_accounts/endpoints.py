@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path
+from fastapi import APIRouter, Body, Depends
 
 from zenpro.auth import keys
 from zenpro.auth.schemas import (
@@ -29,6 +29,7 @@ from zenpro.errors import (
     NotFound,
     error_responses,
 )
+from zenpro.kit.params import OrganizationRef, ServiceAccountRef
 from zenpro.kit.schemas import Empty
 from zenpro.models import APIKey, Organization, User
 from zenpro.organizations.deps import org_guard
@@ -39,9 +40,14 @@ from zenpro.service_accounts.schemas import (
     ServiceAccountUpdate,
 )
 
+LOGIN_NAME_RULE = (
+    "`name` and `username` are one field, the login name (ZenML clients send `username`): "
+    "if both are sent they must be equal (422 otherwise)."
+)
+
 
 async def _organization_id_param(
-    organization_id: Annotated[str, Path(description="Organization id.")],
+    organization_id: OrganizationRef,
 ) -> None:
     """Declares the prefix's path parameter in the OpenAPI; the guard reads and checks it."""
 
@@ -81,7 +87,8 @@ async def list_service_accounts(db: DB, scoped: Reader) -> list[User]:
     response_model=ServiceAccountRead,
     status_code=201,
     summary="Create a service account",
-    description="It becomes an Organization Member; give it workspace roles to use ZenML.",
+    description="It becomes an Organization Member; give it workspace roles to use ZenML. "
+    f"{LOGIN_NAME_RULE}",
     operation_id="create_service_account",
     responses=error_responses(BadRequest, *ERRORS, Conflict),
 )
@@ -97,7 +104,7 @@ async def create_service_account(db: DB, scoped: Creator, body: ServiceAccountCr
     operation_id="get_service_account",
     responses=error_responses(*ERRORS),
 )
-async def get_service_account(db: DB, scoped: Reader, sa_id_or_username: str) -> User:
+async def get_service_account(db: DB, scoped: Reader, sa_id_or_username: ServiceAccountRef) -> User:
     return await service.find(db, _org(scoped), sa_id_or_username)
 
 
@@ -105,12 +112,13 @@ async def get_service_account(db: DB, scoped: Reader, sa_id_or_username: str) ->
     SA,
     response_model=ServiceAccountRead,
     summary="Update a service account",
-    description="`is_active: false` deactivates it: all its keys and tokens stop at once.",
+    description="`is_active: false` deactivates it: all its keys and tokens stop at once. "
+    f"{LOGIN_NAME_RULE}",
     operation_id="update_service_account",
     responses=error_responses(BadRequest, *ERRORS, Conflict),
 )
 async def update_service_account(
-    db: DB, scoped: Updater, sa_id_or_username: str, body: ServiceAccountUpdate
+    db: DB, scoped: Updater, sa_id_or_username: ServiceAccountRef, body: ServiceAccountUpdate
 ) -> User:
     sa = await service.find(db, _org(scoped), sa_id_or_username)
     return await service.update(db, sa, body)
@@ -124,7 +132,9 @@ async def update_service_account(
     operation_id="delete_service_account",
     responses=error_responses(*ERRORS, Conflict),
 )
-async def delete_service_account(db: DB, scoped: Deleter, sa_id_or_username: str) -> Empty:
+async def delete_service_account(
+    db: DB, scoped: Deleter, sa_id_or_username: ServiceAccountRef
+) -> Empty:
     await service.delete(db, await service.find(db, _org(scoped), sa_id_or_username))
     return Empty()
 
@@ -136,7 +146,9 @@ async def delete_service_account(db: DB, scoped: Deleter, sa_id_or_username: str
     operation_id="list_service_account_api_keys",
     responses=error_responses(*ERRORS),
 )
-async def list_sa_keys(db: DB, scoped: Reader, sa_id_or_username: str) -> list[APIKey]:
+async def list_sa_keys(
+    db: DB, scoped: Reader, sa_id_or_username: ServiceAccountRef
+) -> list[APIKey]:
     sa = await service.find(db, _org(scoped), sa_id_or_username)
     return await keys.list_keys(db, sa.id)
 
@@ -154,7 +166,7 @@ async def list_sa_keys(db: DB, scoped: Reader, sa_id_or_username: str) -> list[A
     responses=error_responses(BadRequest, *ERRORS),
 )
 async def create_sa_key(
-    db: DB, scoped: Updater, sa_id_or_username: str, body: APIKeyCreate
+    db: DB, scoped: Updater, sa_id_or_username: ServiceAccountRef, body: APIKeyCreate
 ) -> APIKeyWithSecret:
     sa = await service.find(db, _org(scoped), sa_id_or_username)
     await service.require_may_act_for(db, scoped.access, sa)
@@ -170,7 +182,11 @@ async def create_sa_key(
     responses=error_responses(BadRequest, *ERRORS),
 )
 async def update_sa_key(
-    db: DB, scoped: Updater, sa_id_or_username: str, key_id: uuid.UUID, body: APIKeyUpdate
+    db: DB,
+    scoped: Updater,
+    sa_id_or_username: ServiceAccountRef,
+    key_id: uuid.UUID,
+    body: APIKeyUpdate,
 ) -> APIKey:
     sa = await service.find(db, _org(scoped), sa_id_or_username)
     if body.active:  # reactivating hands the key's power back out
@@ -186,7 +202,7 @@ async def update_sa_key(
     responses=error_responses(*ERRORS),
 )
 async def delete_sa_key(
-    db: DB, scoped: Updater, sa_id_or_username: str, key_id: uuid.UUID
+    db: DB, scoped: Updater, sa_id_or_username: ServiceAccountRef, key_id: uuid.UUID
 ) -> Empty:
     sa = await service.find(db, _org(scoped), sa_id_or_username)
     await keys.delete_key(db, sa.id, key_id)
@@ -204,7 +220,7 @@ async def delete_sa_key(
 async def rotate_sa_key(
     db: DB,
     scoped: Updater,
-    sa_id_or_username: str,
+    sa_id_or_username: ServiceAccountRef,
     key_id: uuid.UUID,
     body: Annotated[APIKeyRotate | None, Body()] = None,
 ) -> APIKeyWithSecret:

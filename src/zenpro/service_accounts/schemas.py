@@ -1,14 +1,11 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import ConfigDict, Field, StrictBool, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StrictBool, model_validator
 
-from zenpro.kit.schemas import InputModel
+from zenpro.kit.schemas import Description, InputModel, ShortText
 from zenpro.users.schemas import Username, UserRead
-
-ShortText = Annotated[str, StringConstraints(max_length=255)]
-Description = Annotated[str, StringConstraints(max_length=256)]
 
 
 class ServiceAccountRead(UserRead):

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro.auth import repository as auth_repo
 from zenpro.authz import granting
+from zenpro.authz.access import Access
 from zenpro.authz.checker import load_user_grants
-from zenpro.authz.guards import Access
 from zenpro.authz.vocabulary import ORG_MEMBER_ID
 from zenpro.errors import Conflict, NotFound, flush_or_conflict
 from zenpro.kit.db import utcnow

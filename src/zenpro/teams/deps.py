@@ -14,13 +14,14 @@ from fastapi import Depends
 from zenpro.authz.guards import Authenticated, Scoped, Target, guard, parse_uuid
 from zenpro.deps import DB
 from zenpro.errors import Forbidden, NotFound
+from zenpro.kit.params import TeamRef
 from zenpro.models import Team
 from zenpro.teams import repository as repo
 from zenpro.teams.service import can_see
 
 
 def team_guard(action: str) -> Callable[..., Awaitable[Scoped[Team]]]:
-    async def dependency(db: DB, access: Authenticated, team_id: str) -> Scoped[Team]:
+    async def dependency(db: DB, access: Authenticated, team_id: TeamRef) -> Scoped[Team]:
         tid = parse_uuid(team_id)
         team = await repo.get(db, tid) if tid is not None else None
         if team is None or not await can_see(db, access, team):

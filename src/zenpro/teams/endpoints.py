@@ -18,6 +18,7 @@ from zenpro.errors import (
     invalid_query,
 )
 from zenpro.kit.pagination import Page, fetch_page, set_page_headers
+from zenpro.kit.params import OrganizationRef
 from zenpro.kit.schemas import Empty
 from zenpro.models import Team
 from zenpro.organizations.deps import OrgRead
@@ -68,7 +69,7 @@ async def list_teams(
     response: Response,
     db: DB,
     scoped: OrgRead,
-    organization_id: str,
+    organization_id: OrganizationRef,
     page: Page,
 ) -> list[TeamOut]:
     org = scoped.obj

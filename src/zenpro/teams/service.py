@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro.authz import granting
+from zenpro.authz.access import Access, require_org
 from zenpro.authz.checker import load_team_grants
-from zenpro.authz.guards import Access
-from zenpro.errors import Conflict, Forbidden, NotFound, flush_or_conflict
+from zenpro.errors import Conflict, NotFound, flush_or_conflict
 from zenpro.kit.pagination import PageParams
 from zenpro.models import Team, TeamMember
 from zenpro.organizations import repository as org_repo
@@ -53,10 +53,9 @@ async def can_see(db: AsyncSession, access: Access, team: Team) -> bool:
 
 async def create(db: AsyncSession, access: Access, data: TeamCreate) -> Team:
     org_id = data.organization_id
-    if not access.grants.in_org(org_id) or await org_repo.get(db, org_id) is None:
+    require_org(access.grants, org_id, "team", "create", "teams")
+    if await org_repo.get(db, org_id) is None:
         raise NotFound(f"Organization {org_id} not found")
-    if not access.grants.org_allows(org_id, "team", "create"):
-        raise Forbidden("You may not create teams in this organization")
     conflict = f"A team named {data.name!r} already exists in this organization"
     if await repo.name_taken(db, org_id, data.name):
         raise Conflict(conflict)

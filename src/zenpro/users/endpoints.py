@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request, Response
@@ -18,13 +19,15 @@ from zenpro.errors import (
     NotFound,
     error_responses,
 )
+from zenpro.kit.lookup import Loading
 from zenpro.kit.pagination import Page, fetch_page, set_page_headers
-from zenpro.kit.schemas import Empty
+from zenpro.kit.schemas import TEXT_PATTERN, Empty
 from zenpro.models import User
 from zenpro.users import service
 from zenpro.users.schemas import UserCreate, UserRead, UserUpdateAdmin, UserUpdateMe
 
 router = APIRouter(prefix="/users", tags=["users"])
+HiddenQuery = partial(Query, include_in_schema=False)
 AUTH_ERRORS = (NotAuthenticated, Forbidden)
 
 
@@ -43,9 +46,15 @@ async def list_users(
     db: DB,
     actor: CurrentUser,
     page: Page,
-    email: Annotated[str | None, Query(max_length=320, description="Exact email.")] = None,
-    username: Annotated[str | None, Query(max_length=255, description="Exact username.")] = None,
-    name: Annotated[str | None, Query(max_length=255, description="Name contains.")] = None,
+    email: Annotated[
+        str | None, Query(max_length=320, pattern=TEXT_PATTERN, description="Exact email.")
+    ] = None,
+    username: Annotated[
+        str | None, Query(max_length=255, pattern=TEXT_PATTERN, description="Exact username.")
+    ] = None,
+    name: Annotated[
+        str | None, Query(max_length=255, pattern=TEXT_PATTERN, description="Name contains.")
+    ] = None,
     is_service_account: Annotated[bool | None, Query(description="Only (non) SAs.")] = None,
 ) -> list[User]:
     stmt = service.list_users(
@@ -62,31 +71,38 @@ async def list_users(
     status_code=201,
     summary="Create a user",
     description="Superuser only, except the very first user ever, who becomes superuser. "
-    "Fields come as JSON or, for compatibility, as query parameters.",
+    "For compatibility, a request without a body may give the fields as query parameters "
+    "instead (`username`, `password`, `email`, `is_superuser`; 400 when they do not make a "
+    "user); this document describes the JSON form only.",
     operation_id="create_user",
-    responses=error_responses(*AUTH_ERRORS, Conflict),
+    responses=error_responses(BadRequest, *AUTH_ERRORS, Conflict),
+    # The JSON form is the documented one: FastAPI would publish the body as optional
+    # (it is, for the query form) and nullable, which only the query form makes valid.
+    openapi_extra={"requestBody": {"required": True}},
 )
 async def create_user(
     db: DB,
     actor: OptionalPrincipal,
-    body: Annotated[UserCreate | None, Body()] = None,
-    username: Annotated[str | None, Query(max_length=255)] = None,
-    password: Annotated[str | None, Query(max_length=256)] = None,
-    email: Annotated[str | None, Query(max_length=320)] = None,
-    is_superuser: Annotated[bool | None, Query()] = None,
+    # Typed as the schema publishes it (no null); None when no body came: the query form.
+    body: Annotated[UserCreate, Body()] = None,  # type: ignore[assignment]
+    username: Annotated[str | None, HiddenQuery(max_length=255)] = None,
+    password: Annotated[str | None, HiddenQuery(max_length=256)] = None,
+    email: Annotated[str | None, HiddenQuery(max_length=320)] = None,
+    is_superuser: Annotated[bool | None, HiddenQuery()] = None,
 ) -> User:
-    if body is None:
+    given: UserCreate | None = body
+    if given is None:
         params = {"username": username, "password": password, "email": email}
         if is_superuser is not None:
             params["is_superuser"] = is_superuser  # type: ignore[assignment]
         try:
-            body = UserCreate.model_validate({k: v for k, v in params.items() if v is not None})
+            given = UserCreate.model_validate({k: v for k, v in params.items() if v is not None})
         except ValidationError as exc:
             raise BadRequest(
                 "Send the user as JSON, or username and password as query parameters: "
                 + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
             ) from exc
-    return await service.create_user(db, body, actor)
+    return await service.create_user(db, given, actor)
 
 
 @router.get(
@@ -98,16 +114,17 @@ async def create_user(
 )
 async def get_me(db: DB, actor: CurrentUser) -> Response:
     # Pre-serialized: the hot path skips the ORM → model → dict round trip on a cache hit.
-    return Response(await service.me_json(db, actor), media_type="application/json")
+    return Response(await service.me_json(Loading(db), actor), media_type="application/json")
 
 
 @router.patch(
     "/me",
     response_model=UserRead,
     summary="Update the current user",
-    description="Profile fields; a new `password` needs `old_password`.",
+    description="Profile fields; a new `password` needs `old_password` (422 without it; "
+    "403 when it is not the current password).",
     operation_id="update_current_user",
-    responses=error_responses(BadRequest, *AUTH_ERRORS, Conflict),
+    responses=error_responses(*AUTH_ERRORS, Conflict),
 )
 async def update_me(db: DB, actor: CurrentUser, body: UserUpdateMe) -> User:
     return await service.update_me(db, actor, body)

@@ -4,10 +4,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import EmailStr, Field, StrictBool, StringConstraints
+from pydantic import ConfigDict, Field, StrictBool, StringConstraints, model_validator
+from pydantic.config import JsonDict
 
 from zenpro.auth.passwords import MAX_LENGTH, MIN_LENGTH
-from zenpro.kit.schemas import InputModel, ReadModel, Url
+from zenpro.kit.schemas import Email, InputModel, ReadModel, ShortText, TextObject, Url, text
 
 Username = Annotated[
     str,
@@ -16,10 +17,9 @@ Username = Annotated[
 ]
 Password = Annotated[
     str,
-    StringConstraints(min_length=MIN_LENGTH, max_length=MAX_LENGTH),
-    Field(description=f"{MIN_LENGTH} to {MAX_LENGTH} characters."),
+    text(MAX_LENGTH, min_length=MIN_LENGTH),
+    Field(description=f"{MIN_LENGTH} to {MAX_LENGTH} characters (no NUL)."),
 ]
-ShortText = Annotated[str, StringConstraints(max_length=255)]
 
 
 class UserRead(ReadModel):
@@ -52,14 +52,23 @@ class UserRead(ReadModel):
 class UserCreate(InputModel):
     username: Username
     password: Password
-    email: EmailStr | None = Field(None, description="Email address; unique.")
+    email: Email | None = Field(None, description="Email address; unique.")
     name: ShortText | None = Field(None, description="Full name.")
     is_superuser: StrictBool = Field(False, description="Make the new user a superuser.")
 
 
+# Published as well as checked: a new password comes with the current one.
+_NEEDS_OLD_PASSWORD: JsonDict = {
+    "if": {"required": ["password"], "properties": {"password": {"type": "string"}}},
+    "then": {"required": ["old_password"], "properties": {"old_password": {"type": "string"}}},
+}
+
+
 class UserUpdateMe(InputModel):
+    model_config = ConfigDict(json_schema_extra=_NEEDS_OLD_PASSWORD)
+
     name: ShortText | None = Field(None, description="Full name.")
-    email: EmailStr | None = Field(
+    email: Email | None = Field(
         None,
         description="Email address; unique. A changed address is unverified until an "
         "administrator confirms it or single sign-on asserts it.",
@@ -67,18 +76,24 @@ class UserUpdateMe(InputModel):
     avatar_url: Url | None = Field(None, description="Avatar image URL.")
     company: ShortText | None = Field(None, description="Company.")
     job_title: ShortText | None = Field(None, description="Job title.")
-    metadata: dict[str, Any] | None = Field(None, description="Free-form metadata.")
+    metadata: TextObject | None = Field(None, description="Free-form metadata (JSON, no NUL).")
     is_onboarded: StrictBool | None = Field(None, description="Mark onboarding as done.")
     password: Password | None = Field(None, description="New password (needs old_password).")
-    old_password: Annotated[str, StringConstraints(max_length=MAX_LENGTH)] | None = Field(
-        None, description="The current password, required to set a new one."
+    old_password: Annotated[str, text(MAX_LENGTH)] | None = Field(
+        None, description="The current password, required with `password` (wrong: 403)."
     )
+
+    @model_validator(mode="after")
+    def _old_password_with_new(self) -> UserUpdateMe:
+        if self.password is not None and self.old_password is None:
+            raise ValueError("To set a new password, send the current one as old_password")
+        return self
 
 
 class UserUpdateAdmin(InputModel):
     name: ShortText | None = Field(None, description="Full name.")
     username: Username | None = None
-    email: EmailStr | None = Field(
+    email: Email | None = Field(
         None, description="Email address; unique. Set by an administrator, it is verified."
     )
     email_verified: StrictBool | None = Field(

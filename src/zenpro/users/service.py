@@ -19,7 +19,8 @@ from zenpro.errors import (
     NotFound,
     flush_or_conflict,
 )
-from zenpro.kit.cache import AUTH, cached
+from zenpro.kit.cache import AUTH
+from zenpro.kit.lookup import Lookup
 from zenpro.models import User
 from zenpro.users import repository as repo
 from zenpro.users.schemas import UserCreate, UserRead, UserUpdateAdmin, UserUpdateMe
@@ -79,14 +80,15 @@ async def get_me(db: AsyncSession, actor: UserPrincipal) -> User:
     return user
 
 
-async def me_json(db: AsyncSession, actor: UserPrincipal) -> bytes:
+async def me_json(look: Lookup, actor: UserPrincipal) -> bytes:
     """The caller's user as JSON bytes, from the ``auth`` cache when possible (every
-    write to a user moves that epoch): the hot ``GET /users/me`` costs no query on a hit."""
+    write to a user moves that epoch): the hot ``GET /users/me`` costs no query on a hit.
+    The route and the fast lane both answer through here (``kit.lookup``)."""
 
-    async def load() -> bytes:
+    async def load(db: AsyncSession) -> bytes:
         return UserRead.model_validate(await get_me(db, actor)).model_dump_json().encode()
 
-    return await cached(db, AUTH, ("me", actor.user_id), load)
+    return await look.get(AUTH, ("me", actor.user_id), load)
 
 
 async def get_visible(db: AsyncSession, actor: UserPrincipal, user_id: uuid.UUID) -> User:
@@ -110,8 +112,10 @@ async def update_me(db: AsyncSession, actor: UserPrincipal, data: UserUpdateMe) 
     if new_password is not None:
         if user.is_service_account:
             raise Forbidden("Service accounts have no password")
-        if old_password is None or not await verify_password(old_password, user.password_hash):
-            raise BadRequest("To set a new password, send the current one as old_password")
+        # The schema requires old_password with password; a wrong one is refused like a
+        # wrong credential (403), not as a malformed request.
+        if not await verify_password(old_password or "", user.password_hash):
+            raise Forbidden("old_password is not your current password")
         user.password_hash = await hash_password(new_password)
         user.password_expired = False
         await auth_repo.delete_user_tokens(db, user.id, keep=actor.token_id)

@@ -40,7 +40,7 @@ def _guard(action: str, param: str = "workspace_id") -> Any:
     )
 
 
-WsByIdOrName = Annotated[Scoped[Workspace], Depends(_guard("read", "id_or_name"))]
+WsByIdOrName = Annotated[Scoped[Workspace], Depends(_guard("read"))]
 WsRead = Annotated[Scoped[Workspace], Depends(_guard("read"))]
 WsUpdate = Annotated[Scoped[Workspace], Depends(_guard("update"))]
 WsDelete = Annotated[Scoped[Workspace], Depends(_guard("delete"))]

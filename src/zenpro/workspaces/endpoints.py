@@ -13,7 +13,8 @@ from zenpro.authz.guards import Authenticated
 from zenpro.deps import DB, AppSettings
 from zenpro.errors import Conflict, Forbidden, NotAuthenticated, NotFound, error_responses
 from zenpro.kit.pagination import Page, fetch_page, set_page_headers
-from zenpro.kit.schemas import Empty
+from zenpro.kit.params import WorkspaceRef
+from zenpro.kit.schemas import TEXT_PATTERN, Empty
 from zenpro.models import Workspace
 from zenpro.organizations.deps import OrgRead
 from zenpro.organizations.schemas import MemberRead
@@ -61,10 +62,19 @@ async def list_workspaces(
     page: Page,
     workspace_id: Annotated[uuid.UUID | None, Query(description="Workspace id.")] = None,
     tenant_id: Annotated[uuid.UUID | None, Query(description="Alias of workspace_id.")] = None,
-    workspace_name: Annotated[str | None, Query(max_length=50, description="Name.")] = None,
-    tenant_name: Annotated[str | None, Query(max_length=50, description="Alias.")] = None,
+    workspace_name: Annotated[
+        str | None, Query(max_length=50, pattern=TEXT_PATTERN, description="Name.")
+    ] = None,
+    tenant_name: Annotated[
+        str | None, Query(max_length=50, pattern=TEXT_PATTERN, description="Alias.")
+    ] = None,
     url: Annotated[
-        str | None, Query(max_length=1024, description="Server URL; a trailing / is ignored.")
+        str | None,
+        Query(
+            max_length=1024,
+            pattern=TEXT_PATTERN,
+            description="Server URL; a trailing / is ignored.",
+        ),
     ] = None,
     organization_id: Annotated[uuid.UUID | None, Query(description="Organization.")] = None,
     status: Annotated[Status | None, Query(description="Status (deleted: only then).")] = None,
@@ -111,32 +121,39 @@ async def create_workspace(
     return await service.with_key(db, ws, key)
 
 
-async def get_workspace(db: DB, scoped: WsByIdOrName, id_or_name: str) -> WorkspaceRead:
-    # id_or_name is read by the guard; declared here so the OpenAPI lists it.
+async def get_workspace(db: DB, scoped: WsByIdOrName, workspace_id: WorkspaceRef) -> WorkspaceRead:
+    # workspace_id (an id or a name) is read by the guard; declared so the OpenAPI lists it.
     return (await service.to_read(db, [scoped.obj]))[0]
 
 
 async def update_workspace(
-    db: DB, scoped: WsUpdate, workspace_id: str, body: WorkspaceUpdate
+    db: DB, scoped: WsUpdate, workspace_id: WorkspaceRef, body: WorkspaceUpdate
 ) -> WorkspaceRead:
     ws = await service.update(db, scoped.obj, body)
     return (await service.to_read(db, [ws]))[0]
 
 
-async def delete_workspace(db: DB, scoped: WsDelete, workspace_id: str) -> Empty:
+async def delete_workspace(db: DB, scoped: WsDelete, workspace_id: WorkspaceRef) -> Empty:
     await service.delete(db, scoped.obj)
     return Empty()
 
 
 async def list_workspace_members(
-    request: Request, response: Response, db: DB, scoped: WsRead, workspace_id: str, page: Page
+    request: Request,
+    response: Response,
+    db: DB,
+    scoped: WsRead,
+    workspace_id: WorkspaceRef,
+    page: Page,
 ) -> list[MemberRead]:
     members, total = await service.members(db, scoped.obj, page)
     set_page_headers(request, response, page, total)
     return members
 
 
-async def rotate_enrollment_key(db: DB, scoped: WsUpdate, workspace_id: str) -> WorkspaceWithKey:
+async def rotate_enrollment_key(
+    db: DB, scoped: WsUpdate, workspace_id: WorkspaceRef
+) -> WorkspaceWithKey:
     key = await service.rotate_key(db, scoped.obj)
     return await service.with_key(db, scoped.obj, key)
 
@@ -191,7 +208,7 @@ _add(
     "`enrollment_key`, shown only this once.",
 )
 _add(
-    "/{ws}/{{id_or_name}}",
+    "/{ws}/{{workspace_id}}",
     "GET",
     get_workspace,
     "get_{ws}",

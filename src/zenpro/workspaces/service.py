@@ -10,11 +10,11 @@ from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro.auth.secrets import ENROLLMENT_PREFIX, hash_secret, new_secret
+from zenpro.authz.access import Access, require_org
 from zenpro.authz.checker import Grants
-from zenpro.authz.guards import Access
 from zenpro.authz.vocabulary import WORKSPACE_ADMIN_ID, Level
 from zenpro.config import Settings
-from zenpro.errors import Conflict, Forbidden, NotFound, flush_or_conflict
+from zenpro.errors import Conflict, NotFound, flush_or_conflict
 from zenpro.kit.pagination import PageParams, fetch_page
 from zenpro.models import Organization, RoleAssignment, User, Workspace
 from zenpro.organizations import repository as org_repo
@@ -123,10 +123,9 @@ async def create(
     gets Workspace Admin in it, so they can log in to it right away. ``enroll`` makes an
     externally run workspace and returns its one-time enrollment key."""
     org_id = data.organization_id
-    if not access.grants.in_org(org_id) or await org_repo.get(db, org_id) is None:
+    require_org(access.grants, org_id, "workspace", "create", "workspaces")
+    if await org_repo.get(db, org_id) is None:
         raise NotFound(f"Organization {org_id} not found")
-    if not access.grants.org_allows(org_id, "workspace", "create"):
-        raise Forbidden("You may not create workspaces in this organization")
     conflict = f"A workspace named {data.name!r} already exists"
     if await repo.live_name_taken(db, data.name):
         raise Conflict(conflict)
