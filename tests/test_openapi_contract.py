@@ -101,6 +101,22 @@ def test_every_string_the_api_takes_says_what_it_refuses(document: dict[str, Any
     assert not bare, "\n".join(bare)
 
 
+def test_every_bound_is_published_as_json_schema(document: dict[str, Any]) -> None:
+    """pydantic writes a bound it cannot place as ``ge``/``le``, which JSON Schema ignores
+    (so a generator would send what the server refuses): none may be left."""
+
+    def keys(node: Any) -> Iterator[str]:
+        if isinstance(node, dict):
+            yield from node
+            for value in node.values():
+                yield from keys(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from keys(value)
+
+    assert not {"ge", "le", "gt", "lt"} & set(keys(document["components"]["schemas"]))
+
+
 def test_no_parameter_is_published_as_null(document: dict[str, Any]) -> None:
     for method, path, op in _operations(document):
         for param in op.get("parameters", []):
@@ -144,6 +160,20 @@ async def test_nul_in_a_query_parameter_is_refused(
     r = await client.get("/users", params={"name": "a\x00b"}, headers=admin_headers)
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"] == ["query", "name"]
+
+
+async def test_an_integer_field_takes_no_boolean_or_string(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    """pydantic's lax int reads ``true`` as 1 and ``"5"`` as 5; the schema says integer."""
+    key = await client.post("/users/me/api_keys", json={"name": "k"}, headers=admin_headers)
+    assert key.status_code == 201, key.text
+    url = f"/users/me/api_keys/{key.json()['id']}"
+    for value in (True, "5"):
+        r = await client.patch(url, json={"expires_in_minutes": value}, headers=admin_headers)
+        assert r.status_code == 422, (value, r.text)
+    r = await client.patch(url, json={"expires_in_minutes": 5}, headers=admin_headers)
+    assert r.status_code == 200, r.text
 
 
 async def test_nul_in_metadata_is_refused_at_any_depth(

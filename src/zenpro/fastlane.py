@@ -42,6 +42,12 @@ class FastLane:
     def __init__(self, app: ASGIApp, state: Any) -> None:
         self.app = app
         self.state = state  # the FastAPI app's state: its cache, and a served counter
+        self._peek: Peeking | None = None
+
+    def _peeking(self, cache: EpochCache) -> Peeking:
+        if self._peek is None or self._peek.cache is not cache:
+            self._peek = Peeking(cache)
+        return self._peek
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         handler = _ROUTES.get((scope.get("method", ""), scope.get("path", "")))
@@ -56,7 +62,8 @@ class FastLane:
             receive = buffered.receive
             ok = buffered.complete and len(buffered.body) <= MAX_BODY
             body = buffered.body if ok else None
-        answer = await _answer(handler, cache, scope, body) if body is not None else None
+        look = self._peeking(cache)
+        answer = await _answer(handler, look, scope, body) if body is not None else None
         if answer is None:
             await self.app(scope, receive, send)
             return
@@ -65,22 +72,21 @@ class FastLane:
         await asgi.send_json_bytes(send, 200, answer)
 
 
-async def _answer(handler: Handler, cache: EpochCache, scope: Scope, body: bytes) -> bytes | None:
+async def _answer(handler: Handler, look: Peeking, scope: Scope, body: bytes) -> bytes | None:
     """The route's answer from the caches alone, or None: the route then answers.
 
     Only a Bearer token is taken: a session cookie needs the route's same-origin check."""
     token = asgi.bearer(scope)
     if token is None:
         return None
-    look = Peeking(cache)
     try:
         return await handler(look, await resolve(look, token), scope, body)
     except (Miss, ZenproError, KeyError, ValueError, TypeError):
         return None  # not cached, or an error: the full route answers it (4xx)
 
 
-async def _me(look: Peeking, principal: Principal, scope: Scope, body: bytes) -> bytes:
-    return await me_json(look, user_only(principal))
+def _me(look: Peeking, principal: Principal, scope: Scope, body: bytes) -> Awaitable[bytes]:
+    return me_json(look, user_only(principal))
 
 
 async def _check(look: Peeking, principal: Principal, scope: Scope, body: bytes) -> bytes | None:

@@ -230,7 +230,7 @@ async def test_unknown_user_code_on_page(
     await client.post("/login", data={"username": "alice", "password": PASSWORD})
     r = await client.post(
         "/devices/verify",
-        data={"user_code": "BCDF-GHJK", "action": "approve"},
+        data={"user_code": "BCDF-GHJK", "action": "approve", "workspace_id": str(uuid.uuid4())},
         headers=SAME_ORIGIN,
     )
     assert r.status_code == 404

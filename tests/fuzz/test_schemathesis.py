@@ -9,6 +9,7 @@ budget. Seeds: ``ZENPRO_FUZZ_SEEDS`` (one run per seed and caller), else
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -35,7 +36,13 @@ def fuzz_app(request: pytest.FixtureRequest) -> Iterator[Credentials]:
 @pytest.mark.parametrize("kind", ["session", "pat", "machine"])
 @pytest.mark.parametrize("seed", SEEDS, ids=[f"seed{s}" for s in SEEDS])
 def test_schemathesis_finds_nothing(fuzz_app: Credentials, seed: int, kind: str) -> None:
+    started = time.monotonic()
     outcome = run(fuzz_app, kind, seed)
+    # Shown with `-rP` (docs/reliability.md records these numbers).
+    print(
+        f"seed {seed} {kind}: {outcome.operations} operations, {outcome.cases} cases, "
+        f"{len(outcome.failures)} failures, {time.monotonic() - started:.0f} s"
+    )
     # The walk must reach the whole API, or a green run proves nothing.
     assert outcome.operations >= 90, outcome.operations
     assert outcome.cases > 1000, outcome.cases

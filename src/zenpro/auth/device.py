@@ -10,7 +10,7 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
 from zenpro.auth import devices
 from zenpro.auth import repository as repo
@@ -78,6 +78,14 @@ class DeviceVerifyForm(BaseModel):
         pattern=TEXT_PATTERN,
         description="The workspace to log the client in to (one of yours; needed to approve).",
     )
+
+    @model_validator(mode="after")
+    def _approve_names_a_workspace(self) -> DeviceVerifyForm:
+        # Checked with the form's other rules, before anything else: the page always sends
+        # the workspace picked (its select has one selected), so only a forged form lacks it.
+        if self.action == "approve" and not self.workspace_id:
+            raise ValueError("approve needs workspace_id: pick one of your workspaces")
+        return self
 
 
 @router.post(
@@ -216,7 +224,6 @@ async def verify_page(
     operation_id="device_verify_submit",
     responses={
         303: {"description": "Not logged in: redirect to /login."},
-        400: {"description": "Approve without a workspace: the form again."},
         404: {
             "description": "Unknown or expired code, or a workspace that is not one of yours: "
             "the form again."
@@ -244,10 +251,6 @@ async def verify_submit(
             "Device denied",
             '<h1>Device denied</h1><p class="ok">The login was '
             "refused. You can close this window.</p>",
-        )
-    if not workspace_id:
-        return _verify_form(
-            request, user_code, choices, workspace_id, "Pick one of your workspaces.", 400
         )
     chosen = next((ws for ws in choices if str(ws.id) == workspace_id), None)
     if chosen is None:  # not one of the caller's: as if it did not exist

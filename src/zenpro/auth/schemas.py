@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import AliasChoices, BaseModel, Field, StrictBool
 
-from zenpro.kit.schemas import InputModel, ReadModel, text
+from zenpro.kit.schemas import JSON_INTEGER, InputModel, ReadModel, text
 
 
 class TokenResponse(BaseModel):
@@ -98,11 +98,15 @@ KeyName = Annotated[str, text(50, min_length=1)]
 KeyDescription = Annotated[str, text(256)]
 
 
+Lifetime = Annotated[int, Field(ge=1, le=60 * 24 * 366 * 10), JSON_INTEGER]
+RetainMinutes = Annotated[int, Field(ge=0, le=60 * 24 * 30), JSON_INTEGER]
+
+
 class APIKeyCreate(InputModel):
     name: KeyName = Field(description="Name of the key.")
     description: KeyDescription | None = Field(None, description="What the key is for.")
-    expires_in_minutes: int | None = Field(
-        None, ge=1, le=60 * 24 * 366 * 10, description="Lifetime in minutes; null: never expires."
+    expires_in_minutes: Lifetime | None = Field(
+        None, description="Lifetime in minutes; null: never expires."
     )
 
 
@@ -110,18 +114,15 @@ class APIKeyUpdate(InputModel):
     name: KeyName | None = Field(None, description="New name.")
     description: KeyDescription | None = Field(None, description="New description.")
     active: StrictBool | None = Field(None, description="Deactivate (false) or reactivate the key.")
-    expires_in_minutes: int | None = Field(
-        None, ge=1, le=60 * 24 * 366 * 10, description="New lifetime from now, in minutes."
+    expires_in_minutes: Lifetime | None = Field(
+        None, description="New lifetime from now, in minutes."
     )
 
 
 class APIKeyRotate(InputModel):
-    retain_period_minutes: int = Field(
-        0,
-        ge=0,
-        le=60 * 24 * 30,
-        description="How long the previous key keeps working (0: it stops at once).",
+    retain_period_minutes: RetainMinutes = Field(
+        0, description="How long the previous key keeps working (0: it stops at once)."
     )
-    expires_in_minutes: int | None = Field(
-        None, ge=1, le=60 * 24 * 366 * 10, description="Lifetime of the new key; null: keep."
+    expires_in_minutes: Lifetime | None = Field(
+        None, description="Lifetime of the new key; null: keep."
     )

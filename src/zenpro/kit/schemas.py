@@ -146,6 +146,19 @@ TextJson = TypeAliasType(
 )
 TextObject = Annotated[dict[Text, TextJson], _TextKeys]
 
+
+def _json_integer(value: object) -> object:
+    # JSON Schema's integer is a number without a fraction; pydantic's lax int would also
+    # take true/false and numeric strings, which the published schema refuses.
+    if isinstance(value, bool | str):
+        raise ValueError("expected an integer")
+    return value
+
+
+# A bounded one: `Annotated[int, Field(ge=…, le=…), JSON_INTEGER]`, bounds first (after the
+# validator pydantic would publish them as `ge`/`le`, not minimum/maximum).
+JSON_INTEGER = BeforeValidator(_json_integer)
+
 DisplayName = Annotated[str, text(50)]
 Description = Annotated[str, text(256)]
 ShortText = Annotated[str, text(255)]

@@ -23,7 +23,7 @@ from zenpro.errors import (
     SubscriptionLimit,
     error_responses,
 )
-from zenpro.kit.schemas import TEXT_PATTERN, URL_MAX, URL_PATTERN, text
+from zenpro.kit.schemas import JSON_INTEGER, TEXT_PATTERN, URL_MAX, URL_PATTERN, text
 from zenpro.machine import service
 from zenpro.users.schemas import UserRead
 
@@ -59,7 +59,9 @@ class UsageEvent(BaseModel):
 
     organization_id: uuid.UUID = Field(description="The workspace's organization.")
     feature: Annotated[str, text(64, min_length=1), Field(description="Feature name.")]
-    total: int = Field(ge=-1000, le=1000, description="+1 on create, -1 on delete.")
+    total: Annotated[int, Field(ge=-1000, le=1000), JSON_INTEGER] = Field(
+        description="+1 on create, -1 on delete."
+    )
     metadata: UsageMetadata = Field(default_factory=UsageMetadata)
 
 
