@@ -39,10 +39,12 @@ test: lint types migrations-check
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 ## fuzz: the long schemathesis run (docs/reliability.md): more examples per operation and phase
-FUZZ_EXAMPLES ?= 100
+FUZZ_EXAMPLES ?= 20
+FUZZ_SEEDS    ?= 777 4242 31337
 ESCALATION_SEQUENCES ?= 10000
 fuzz: $(STAMP)
-	ZENPRO_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -m fuzz tests/fuzz $(PYTEST_ARGS)
+	ZENPRO_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) ZENPRO_FUZZ_SEEDS="$(FUZZ_SEEDS)" \
+	  $(BIN)/pytest -q -m fuzz tests/fuzz $(PYTEST_ARGS)
 	ZENPRO_ESCALATION_SEQUENCES=$(ESCALATION_SEQUENCES) $(BIN)/pytest -q tests/security/test_escalation_model.py -k holds $(PYTEST_ARGS)
 
 ## bench: both dataset sizes, median of 3 rounds (~15 min); quicker: BENCH_ARGS="--size 1k"
