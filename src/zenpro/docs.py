@@ -9,17 +9,18 @@ from pathlib import Path
 from typing import Any
 
 import fastapi_offline
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from zenpro import routing
 from zenpro.authz.guards import Public
 from zenpro.kit.request_limits import MAX_HEADER_BYTES, MAX_TARGET_BYTES
 
 ASSETS = Path(fastapi_offline.__file__).parent / "static"
 ASSETS_URL = "/docs-assets"
-router = APIRouter(dependencies=[Public], include_in_schema=False)
+router = routing.router(dependencies=[Public], include_in_schema=False)
 _INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
 
 
@@ -38,8 +39,8 @@ def _with_csp(page: HTMLResponse) -> HTMLResponse:
     return page
 
 
-@router.get("/docs", summary="Swagger UI", operation_id="docs_swagger")
-async def swagger(request: Request) -> HTMLResponse:
+@router.get("/docs", summary="Swagger UI")
+async def docs_swagger(request: Request) -> HTMLResponse:
     app: FastAPI = request.app
     return _with_csp(
         get_swagger_ui_html(
@@ -53,8 +54,8 @@ async def swagger(request: Request) -> HTMLResponse:
     )
 
 
-@router.get("/redoc", summary="ReDoc", operation_id="docs_redoc")
-async def redoc(request: Request) -> HTMLResponse:
+@router.get("/redoc", summary="ReDoc")
+async def docs_redoc(request: Request) -> HTMLResponse:
     app: FastAPI = request.app
     return _with_csp(
         get_redoc_html(

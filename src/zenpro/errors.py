@@ -6,7 +6,8 @@ Services raise these; they never raise ``HTTPException``. The ZenML client decod
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
 
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import IntegrityError
@@ -97,6 +98,21 @@ def invalid_query(param: str, message: str) -> RequestValidationError:
     return RequestValidationError(
         [{"loc": ("query", param), "msg": message, "type": "value_error"}]
     )
+
+
+RAISES_MARK = "__zenpro_raises__"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def raises(*errors: type[ZenproError]) -> Callable[[F], F]:
+    """Mark a dependency with the errors it raises itself: every route that depends on it
+    (directly or through another dependency) documents them (``zenpro.routing``)."""
+
+    def mark(fn: F) -> F:
+        setattr(fn, RAISES_MARK, (*getattr(fn, RAISES_MARK, ()), *errors))
+        return fn
+
+    return mark
 
 
 def error_responses(*errors: type[ZenproError]) -> dict[int | str, dict[str, Any]]:

@@ -12,20 +12,19 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query
 
+from zenpro import routing
 from zenpro.audit import repository as repo
 from zenpro.audit.schemas import AuditEventRead
 from zenpro.auth.deps import Superuser
 from zenpro.deps import DB
-from zenpro.errors import Forbidden, NotAuthenticated, NotFound, error_responses
-from zenpro.kit.pagination import Page, fetch_page, set_page_headers
-from zenpro.kit.params import OrganizationRef
+from zenpro.kit.pagination import Paged
 from zenpro.kit.schemas import TEXT_PATTERN, IsoTime
 from zenpro.models import AuditEvent
 from zenpro.organizations.deps import MemberRead
 
-router = APIRouter(tags=["audit"])
+router = routing.router(tags=["audit"])
 
 
 def _filters(
@@ -53,39 +52,28 @@ ORDER = (AuditEvent.created.desc(), AuditEvent.id)
 
 @router.get(
     "/organizations/{organization_id}/audit_events",
-    response_model=list[AuditEventRead],
     summary="List an organization's audit events",
     description="Newest first. For Organization Admins, Managers and Viewers. "
     "Bare JSON array; `X-Total-Count` and `Link` headers.",
-    operation_id="list_organization_audit_events",
-    responses=error_responses(NotAuthenticated, Forbidden, NotFound),
 )
-async def list_org_events(
-    request: Request,
-    response: Response,
+async def list_organization_audit_events(
     db: DB,
     scoped: MemberRead,
-    organization_id: OrganizationRef,
-    page: Page,
+    paging: Paged,
     filters: Filters,
 ) -> list[AuditEventRead]:
     stmt = repo.list_stmt(scoped.obj.id, filters)
-    items, total = await fetch_page(db, stmt, page, *ORDER)
-    set_page_headers(request, response, page, total)
+    items = await paging.fetch(db, stmt, *ORDER)
     return [AuditEventRead.model_validate(e) for e in items]
 
 
 @router.get(
     "/audit_events",
-    response_model=list[AuditEventRead],
     summary="List all audit events",
     description="Newest first; every organization and user-level change. Superusers only.",
-    operation_id="list_audit_events",
-    responses=error_responses(NotAuthenticated, Forbidden),
 )
-async def list_all_events(
-    request: Request, response: Response, db: DB, _: Superuser, page: Page, filters: Filters
+async def list_audit_events(
+    db: DB, _: Superuser, paging: Paged, filters: Filters
 ) -> list[AuditEventRead]:
-    items, total = await fetch_page(db, repo.list_stmt(None, filters), page, *ORDER)
-    set_page_headers(request, response, page, total)
+    items = await paging.fetch(db, repo.list_stmt(None, filters), *ORDER)
     return [AuditEventRead.model_validate(e) for e in items]

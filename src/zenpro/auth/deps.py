@@ -15,7 +15,7 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from zenpro.auth import service
 from zenpro.auth.principal import Kind, MachinePrincipal, Principal, UserPrincipal
 from zenpro.deps import DB
-from zenpro.errors import Forbidden, NotAuthenticated
+from zenpro.errors import Forbidden, NotAuthenticated, raises
 from zenpro.kit.lookup import Loading
 
 COOKIE_NAME = "zenpro_session"
@@ -46,6 +46,7 @@ def _same_origin(request: Request) -> bool:
     return parts.scheme in ("http", "https") and parts.netloc in allowed
 
 
+@raises(Forbidden)
 async def get_optional_principal(
     request: Request,
     db: DB,
@@ -67,6 +68,7 @@ async def get_optional_principal(
     return principal
 
 
+@raises(NotAuthenticated)
 async def get_principal(
     principal: Annotated[Principal | None, Depends(get_optional_principal)],
 ) -> Principal:
@@ -91,18 +93,21 @@ def machine_only(principal: Principal) -> MachinePrincipal:
     return principal
 
 
+@raises(Forbidden)
 async def get_user_principal(
     principal: Annotated[Principal, Depends(get_principal)],
 ) -> UserPrincipal:
     return user_only(principal)
 
 
+@raises(Forbidden)
 async def get_workspace_machine(
     principal: Annotated[Principal, Depends(get_principal)],
 ) -> MachinePrincipal:
     return machine_only(principal)
 
 
+@raises(Forbidden)
 async def get_human(
     principal: Annotated[UserPrincipal, Depends(get_user_principal)],
 ) -> UserPrincipal:
@@ -111,6 +116,7 @@ async def get_human(
     return principal
 
 
+@raises(Forbidden)
 async def get_superuser(
     principal: Annotated[UserPrincipal, Depends(get_user_principal)],
 ) -> UserPrincipal:

@@ -8,10 +8,11 @@ from html import escape
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi import Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
+from zenpro import routing
 from zenpro.auth import devices
 from zenpro.auth import repository as repo
 from zenpro.auth.deps import CurrentHuman, OptionalPrincipal
@@ -29,7 +30,7 @@ from zenpro.kit.schemas import TEXT_PATTERN, Empty
 from zenpro.models import Device, Workspace
 from zenpro.ratelimit import forms
 
-router = APIRouter(tags=["auth"])
+router = routing.router(tags=["auth"])
 VERIFY_PATH = "/devices/verify"
 # FastAPI reads an empty form field as not sent (HTML forms send every input): the
 # schema says so, so `device_id=` is the documented "no device id", not a bad UUID.
@@ -90,13 +91,11 @@ class DeviceVerifyForm(BaseModel):
 
 @router.post(
     "/auth/device_authorization",
-    response_model=DeviceAuthorization,
     summary="Start a device login (RFC 8628)",
     description="Form-encoded `client_id` (UUID) and optional `device_id` (UUID, to "
     "re-authorize a known device). The user confirms `user_code` at `verification_uri` "
     "(relative to this API's URL) while the client polls `POST /auth/login` with "
     "`grant_type=urn:ietf:params:oauth:grant-type:device_code`.",
-    operation_id="device_authorization",
     dependencies=[Public],
     responses={
         400: {"model": OAuthError, "description": "A malformed form (OAuth error)"},
@@ -194,13 +193,12 @@ this login and the code below matches the one it shows.</p>
     summary="Device verification page",
     description="HTML: the logged-in user confirms the user code and picks a workspace "
     "(pre-selected by `workspace`, a name or id). Logged-out users go through /login.",
-    operation_id="device_verify_page",
     responses={
         303: {"description": "Not logged in: redirect to /login."},
         **error_responses(NotAuthenticated),
     },
 )
-async def verify_page(
+async def device_verify_page(
     request: Request,
     db: DB,
     principal: OptionalPrincipal,
@@ -221,7 +219,6 @@ async def verify_page(
     response_class=HTMLResponse,
     summary="Approve or deny a device",
     description="Form post from the verification page (same origin only).",
-    operation_id="device_verify_submit",
     responses={
         303: {"description": "Not logged in: redirect to /login."},
         404: {
@@ -231,7 +228,7 @@ async def verify_page(
         **error_responses(NotAuthenticated, Forbidden),
     },
 )
-async def verify_submit(
+async def device_verify_submit(
     request: Request,
     db: DB,
     principal: OptionalPrincipal,
@@ -271,8 +268,6 @@ async def verify_submit(
     response_model=list[DeviceRead],
     summary="List my devices",
     description="Clients (CLIs) the current user authorized through the device flow.",
-    operation_id="list_my_devices",
-    responses=error_responses(NotAuthenticated, Forbidden),
 )
 async def list_my_devices(db: DB, actor: CurrentHuman) -> list[Device]:
     return await devices.list_mine(db, actor.user_id)
@@ -280,11 +275,9 @@ async def list_my_devices(db: DB, actor: CurrentHuman) -> list[Device]:
 
 @router.delete(
     "/users/me/devices/{device_id}",
-    response_model=Empty,
     summary="Revoke one of my devices",
     description="Deletes the device and every token issued to it.",
-    operation_id="revoke_my_device",
-    responses=error_responses(NotAuthenticated, Forbidden, NotFound),
+    responses=error_responses(NotFound),
 )
 async def revoke_my_device(db: DB, actor: CurrentHuman, device_id: uuid.UUID) -> Empty:
     await devices.revoke(db, actor.user_id, device_id)

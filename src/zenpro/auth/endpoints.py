@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from zenpro import routing
 from zenpro.auth import devices, service
 from zenpro.auth import repository as repo
 from zenpro.auth.deps import COOKIE_NAME, CurrentPrincipal, CurrentUser, _same_origin
@@ -23,7 +24,7 @@ from zenpro.kit.net import client_ip
 from zenpro.kit.schemas import TEXT_PATTERN, Empty
 from zenpro.ratelimit import forms
 
-router = APIRouter(tags=["auth"])
+router = routing.router(tags=["auth"])
 # Every answer under /auth/ is no-store (kit.middleware); this is for pages elsewhere.
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -140,7 +141,6 @@ def is_cross_site(request: Request, settings: Settings, *, allow_cors: bool) -> 
         "errors are 400 with only the OAuth keys.\n\n"
         "A browser's post from another site is refused (403)."
     ),
-    operation_id="login",
     dependencies=[Public],
     openapi_extra=forms.openapi_body(LoginFields, required=False),
     responses={
@@ -221,12 +221,9 @@ async def _device_poll(
 
 @router.get(
     "/auth/api_token",
-    response_model=TokenResponse,
     response_model_exclude_none=True,
     summary="Get an API token",
     description="A one-hour access token for the current user, for scripts.",
-    operation_id="get_api_token",
-    responses=error_responses(NotAuthenticated, Forbidden),
 )
 async def get_api_token(db: DB, actor: CurrentUser) -> TokenResponse:
     issued = await service.api_token(db, actor)
@@ -235,11 +232,8 @@ async def get_api_token(db: DB, actor: CurrentUser) -> TokenResponse:
 
 @router.post(
     "/auth/logout",
-    response_model=Empty,
     summary="Log out",
     description="Revokes the session or token used for this request and clears the cookie.",
-    operation_id="logout",
-    responses=error_responses(NotAuthenticated),
 )
 async def logout(response: Response, db: DB, actor: CurrentPrincipal) -> Empty:
     await service.logout(db, actor)
@@ -254,25 +248,20 @@ def _session_read(token: object, actor: Principal) -> SessionRead:
 
 @router.get(
     "/users/me/sessions",
-    response_model=list[SessionRead],
     summary="List my sessions",
     description="Every live session and token of the current user; `current` marks this one.",
-    operation_id="list_my_sessions",
-    responses=error_responses(NotAuthenticated, Forbidden),
 )
-async def list_sessions(db: DB, actor: CurrentUser) -> list[SessionRead]:
+async def list_my_sessions(db: DB, actor: CurrentUser) -> list[SessionRead]:
     tokens = await repo.user_sessions(db, actor.user_id, utcnow())
     return [_session_read(t, actor) for t in tokens]
 
 
 @router.delete(
     "/users/me/sessions/{session_id}",
-    response_model=Empty,
     summary="Revoke one of my sessions",
-    operation_id="revoke_my_session",
-    responses=error_responses(NotAuthenticated, Forbidden, NotFound),
+    responses=error_responses(NotFound),
 )
-async def revoke_session(db: DB, actor: CurrentUser, session_id: uuid.UUID) -> Empty:
+async def revoke_my_session(db: DB, actor: CurrentUser, session_id: uuid.UUID) -> Empty:
     token = await repo.get_user_token(db, actor.user_id, session_id)
     if token is None:
         raise NotFound(f"Session {session_id} not found")

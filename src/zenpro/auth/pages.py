@@ -8,10 +8,11 @@ from importlib.resources import files
 from string import Template
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from zenpro import routing
 from zenpro.auth import service
 from zenpro.auth.endpoints import (
     CROSS_SITE_LOGIN,
@@ -26,7 +27,7 @@ from zenpro.kit.net import client_ip
 from zenpro.kit.schemas import TEXT_PATTERN
 from zenpro.ratelimit import forms
 
-router = APIRouter(dependencies=[Public], tags=["pages"], include_in_schema=True)
+router = routing.router(dependencies=[Public], tags=["pages"], include_in_schema=True)
 HTML_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -82,7 +83,6 @@ def login_form(
     response_class=HTMLResponse,
     summary="Login page",
     description="HTML sign-in form; after login the browser goes to `next` (default /docs).",
-    operation_id="login_page",
 )
 async def login_page(
     request: Request,
@@ -121,7 +121,6 @@ def _target(form: forms.LoginForm) -> str:
     description="Form post from /login (`application/x-www-form-urlencoded`, each field "
     "once): sets the session cookie and redirects (303) to `next`. Only from this server's "
     "own pages or from clients that are no browser.",
-    operation_id="login_page_submit",
     openapi_extra=forms.openapi_body(PageLoginFields, required=True),
     responses={
         303: {"description": "Logged in; redirect to `next`."},
@@ -131,7 +130,7 @@ def _target(form: forms.LoginForm) -> str:
         415: {"description": "Not an urlencoded form: the form again, with the error."},
     },
 )
-async def login_submit(
+async def login_page_submit(
     request: Request, db: DB, settings: AppSettings, form: SharedForm
 ) -> Response:
     target = _target(form)

@@ -8,6 +8,8 @@ then checks the permission (visible but not allowed → 403).
 
 from __future__ import annotations
 
+import inspect
+import typing
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -21,7 +23,7 @@ from zenpro.auth.principal import UserPrincipal
 from zenpro.authz.access import Access
 from zenpro.authz.checker import Grants, load_grants
 from zenpro.deps import DB
-from zenpro.errors import Forbidden, NotFound
+from zenpro.errors import Forbidden, NotFound, raises
 
 GUARD_MARK = "__zenpro_guard__"
 T = TypeVar("T")
@@ -99,11 +101,26 @@ def org_visible(grants: Grants, target: Target[Any]) -> bool:
     return grants.in_org(target.organization_id)
 
 
+def declaring(dependency: F, param: str, annotation: Any) -> F:
+    """Give ``dependency`` (which takes ``**path``) a keyword parameter ``param`` of type
+    ``annotation``: FastAPI then reads, validates and documents that path parameter for
+    every route the dependency guards, so the route need not declare it."""
+    sig = inspect.signature(dependency)
+    kept = [p for p in sig.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    extra = inspect.Parameter(param, inspect.Parameter.KEYWORD_ONLY, annotation=annotation)
+    hints = {**typing.get_type_hints(dependency, include_extras=True), param: annotation}
+    dependency.__signature__ = sig.replace(  # type: ignore[attr-defined]
+        parameters=[p.replace(annotation=hints.get(p.name, p.annotation)) for p in kept] + [extra]
+    )
+    return dependency
+
+
 def resource_guard(
     resource_type: str,
     action: str,
     *,
     param: str,
+    ref: Any,
     load: Loader,
     visible: Visible = org_visible,
     allowed: Allowed | None = None,
@@ -111,14 +128,15 @@ def resource_guard(
 ) -> Callable[..., Awaitable[Scoped[Any]]]:
     """A guard for routes with an id in their path.
 
-    ``load`` finds the object from the raw path value (None → 404); ``visible`` hides it
-    (→ 404); then the organization role must grant ``(resource_type, action)``, or
-    ``allowed`` must say yes (→ else 403).
+    The guard declares the path parameter ``param`` (type ``ref``, e.g. ``kit.params``'
+    ``OrganizationRef``) itself. ``load`` finds the object from its value (None → 404);
+    ``visible`` hides it (→ 404); then the organization role must grant
+    ``(resource_type, action)``, or ``allowed`` must say yes (→ else 403).
     """
     label = noun or resource_type.replace("_", " ")
 
-    async def dependency(request: Request, db: DB, access: Authenticated) -> Scoped[Any]:
-        raw = str(request.path_params[param])
+    async def dependency(db: DB, access: Authenticated, **path: str) -> Scoped[Any]:
+        raw = path[param]
         target = await load(db, raw)
         if target is None or not visible(access.grants, target):
             raise NotFound(f"{label.capitalize()} {raw!r} not found")
@@ -130,7 +148,7 @@ def resource_guard(
         return Scoped(access, target)
 
     dependency.__name__ = f"guard_{resource_type}_{action}"
-    return guard(dependency)
+    return guard(raises(NotFound, Forbidden)(declaring(dependency, param, ref)))
 
 
 def parse_uuid(raw: str) -> uuid.UUID | None:

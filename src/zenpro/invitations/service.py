@@ -31,6 +31,11 @@ def link(settings: Settings, inv_id: uuid.UUID) -> str:
     return f"{settings.base_url}/invitations/{inv_id}"
 
 
+async def one(db: AsyncSession, inv: Invitation, settings: Settings) -> InvitationRead:
+    (read,) = await to_read(db, [inv], settings)
+    return read
+
+
 async def to_read(
     db: AsyncSession, items: Sequence[Invitation], settings: Settings, *, reveal: bool = True
 ) -> list[InvitationRead]:

@@ -77,9 +77,34 @@ async def fetch_sections(
     return out, sum(counts)
 
 
-def set_page_headers(request: Request, response: Response, page: PageParams, total: int) -> None:
-    """``X-Total-Count`` and an RFC 8288 ``Link`` to the next page when there is one."""
-    response.headers["X-Total-Count"] = str(total)
-    if page.offset + page.limit < total:
-        url = request.url.include_query_params(offset=page.offset + page.limit, limit=page.limit)
-        response.headers["Link"] = f'<{url}>; rel="next"'
+@dataclass(frozen=True)
+class Paging:
+    """A list route's page: its parameters, and the answer's headers, which it owns."""
+
+    params: PageParams
+    request: Request
+    response: Response
+
+    def headers(self, total: int) -> None:
+        """``X-Total-Count`` and an RFC 8288 ``Link`` to the next page when there is one."""
+        page = self.params
+        self.response.headers["X-Total-Count"] = str(total)
+        if page.offset + page.limit < total:
+            nxt = page.offset + page.limit
+            url = self.request.url.include_query_params(offset=nxt, limit=page.limit)
+            self.response.headers["Link"] = f'<{url}>; rel="next"'
+
+    async def fetch(
+        self, db: AsyncSession, stmt: Select[*tuple[Any, ...]], *order_by: Any
+    ) -> list[Any]:
+        """One page of ``stmt`` in a stable order (:func:`fetch_page`), headers set."""
+        items, total = await fetch_page(db, stmt, self.params, *order_by)
+        self.headers(total)
+        return items
+
+
+def _paging(request: Request, response: Response, page: Page) -> Paging:
+    return Paging(page, request, response)
+
+
+Paged = Annotated[Paging, Depends(_paging)]

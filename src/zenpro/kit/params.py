@@ -1,9 +1,11 @@
 """Path parameters that name an object by id (or name) as text, not as a typed UUID.
 
 They are looked up, not parsed: a value that names nothing is a 404 (never a 422 about the
-form of an id), as the ZenML clients expect. Each is bounded text, so that what the schema
-admits is what the server reads: no NUL, and at most the length of the longest id or name
-(a request target always fits the 32 KiB limit).
+form of an id), as the ZenML clients expect. The schema states what can name something
+(no NUL, at most the length of the longest id or name, so a request target always fits the
+32 KiB limit); a value outside it names nothing and is a 404 like any unknown name, so the
+bounds are published, not enforced before the lookup (the guard that declares the
+parameter answers first).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from zenpro.kit.schemas import NAME_MAX, TEXT_PATTERN
 
 def ref(description: str, max_length: int = NAME_MAX) -> Any:
     """A path parameter that is an id or a name of at most ``max_length`` characters."""
-    return Path(min_length=1, max_length=max_length, pattern=TEXT_PATTERN, description=description)
+    bounds = {"minLength": 1, "maxLength": max_length, "pattern": TEXT_PATTERN}
+    return Path(description=description, json_schema_extra=bounds)
 
 
 OrganizationRef = Annotated[str, ref("The organization's id or name.")]

@@ -10,24 +10,18 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query
+from fastapi import Header, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from zenpro import routing
 from zenpro.auth.deps import CurrentPrincipal, CurrentUser, WorkspaceMachine
 from zenpro.deps import DB, AppSettings
-from zenpro.errors import (
-    BadRequest,
-    Forbidden,
-    NotAuthenticated,
-    NotFound,
-    SubscriptionLimit,
-    error_responses,
-)
+from zenpro.errors import BadRequest, NotFound, SubscriptionLimit, error_responses
 from zenpro.kit.schemas import JSON_INTEGER, TEXT_PATTERN, URL_MAX, URL_PATTERN, text
 from zenpro.machine import service
 from zenpro.users.schemas import UserRead
 
-router = APIRouter(tags=["workspace servers"])
+router = routing.router(tags=["workspace servers"])
 
 
 class WorkspaceStatus(BaseModel):
@@ -73,15 +67,13 @@ class UsageCounts(BaseModel):
 
 @router.patch(
     "/workspace_status",
-    response_model=WorkspaceStatus,
     summary="Report a workspace server's status",
     description="Machine token only, no body: records the `zenml-server-url` (an absolute "
     "http(s) URL, else 422; a trailing `/` is dropped) and `zenml-server-version` headers "
     "and marks the workspace `available`.",
-    operation_id="update_workspace_status",
-    responses=error_responses(BadRequest, NotAuthenticated, Forbidden),
+    responses=error_responses(BadRequest),
 )
-async def workspace_status(
+async def update_workspace_status(
     db: DB,
     machine: WorkspaceMachine,
     zenml_server_url: Annotated[
@@ -101,14 +93,12 @@ async def workspace_status(
 
 @router.get(
     "/users/authorize_server",
-    response_model=UserRead,
     summary="Authorize a user on a workspace server",
     description="Called by a workspace server with the *user's* Bearer (session, device "
     "or API token, or a raw `ZENPROKEY_` key). Returns the user (with `email` for humans) "
     "when they are a member of the workspace; 403 otherwise (saying nothing about the "
     "workspace) or when it is deactivated (told to members only).",
-    operation_id="authorize_server",
-    responses=error_responses(NotAuthenticated, Forbidden, NotFound),
+    responses=error_responses(NotFound),
 )
 async def authorize_server(
     db: DB,
@@ -122,13 +112,12 @@ async def authorize_server(
 
 @router.get(
     "/organizations/{organization_id}/entitlement/{feature}",
-    response_model=Entitlement,
     summary="Check an entitlement",
     description="May the organization create one more `feature` (project, pipeline, "
     "pipeline_run, model, …)? 200 when yes, 402 when a configured limit is reached. "
     "For the organization's workspace servers and members.",
     operation_id="get_entitlement",
-    responses=error_responses(NotAuthenticated, Forbidden, NotFound, SubscriptionLimit),
+    responses=error_responses(NotFound, SubscriptionLimit),
 )
 async def entitlement(
     db: DB,
@@ -147,12 +136,9 @@ async def entitlement(
 
 @router.post(
     "/usage-event",
-    response_model=UsageCounts,
     summary="Report a usage event",
     description="Machine token only: adds `total` to the workspace's `usage_counts[feature]` "
     "(atomically, never below zero).",
-    operation_id="usage_event",
-    responses=error_responses(NotAuthenticated, Forbidden),
 )
 async def usage_event(db: DB, machine: WorkspaceMachine, body: UsageEvent) -> UsageCounts:
     count = await service.usage_event(

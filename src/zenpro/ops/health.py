@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
-from zenpro import __version__
+from zenpro import __version__, routing
 from zenpro.authz.guards import Public
 from zenpro.kit.migrate import current_revision
 
-router = APIRouter(dependencies=[Public], tags=["operations"])
+router = routing.router(dependencies=[Public], tags=["operations"])
 
 
 class Health(BaseModel):
@@ -27,10 +27,8 @@ class Ready(BaseModel):
 
 @router.get(
     "/health",
-    response_model=Health,
     summary="Liveness",
     description="The process is alive. Touches no database.",
-    operation_id="health",
 )
 async def health() -> Health:
     return Health(status="ok", version=__version__)
@@ -42,7 +40,6 @@ async def health() -> Health:
     summary="Readiness",
     description="200 when the database answers and its schema is at the expected "
     "migration head; 503 (with `Retry-After`) otherwise.",
-    operation_id="ready",
     responses={503: {"model": Ready, "description": "Not ready."}},
 )
 async def ready(request: Request) -> JSONResponse:

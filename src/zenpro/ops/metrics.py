@@ -8,6 +8,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from zenpro import routing
 from zenpro.authz.guards import Public
 from zenpro.errors import NotAuthenticated, error_responses
 from zenpro.kit.metrics import Metrics
@@ -39,7 +40,7 @@ def _authorize_scrape(request: Request) -> None:
 
 
 def _router() -> APIRouter:
-    router = APIRouter(dependencies=[Public], tags=["operations"])
+    router = routing.router(dependencies=[Public], tags=["operations"])
     router.add_api_route(
         "/metrics",
         metrics_endpoint,

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro.authz.checker import Grants
 from zenpro.authz.guards import Scoped, Target, resource_guard
+from zenpro.kit.params import OrganizationRef
 from zenpro.models import Organization
 from zenpro.organizations import repository as repo
 
@@ -33,6 +34,7 @@ def org_guard(rtype: str, action: str, param: str = "organization_id") -> Callab
         rtype,
         action,
         param=param,
+        ref=OrganizationRef,
         load=load_org,
         noun="organization",
         allowed=_member if (rtype, action) == ("organization", "read") else None,

@@ -5,20 +5,17 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query
 
+from zenpro import routing
 from zenpro.authz.guards import Authenticated
 from zenpro.deps import DB, AppSettings
 from zenpro.errors import (
     Conflict,
-    Forbidden,
-    NotAuthenticated,
-    NotFound,
     SubscriptionLimit,
     error_responses,
 )
-from zenpro.kit.pagination import Page, fetch_page, set_page_headers
-from zenpro.kit.params import OrganizationRef
+from zenpro.kit.pagination import Paged
 from zenpro.kit.schemas import TEXT_PATTERN, Empty
 from zenpro.models import Organization
 from zenpro.organizations import service
@@ -32,25 +29,19 @@ from zenpro.organizations.schemas import (
     OrganizationUpdate,
 )
 
-router = APIRouter(prefix="/organizations", tags=["organizations"])
-AUTH_ERRORS = (NotAuthenticated, Forbidden)
+router = routing.router(prefix="/organizations", tags=["organizations"])
 
 
 @router.get(
     "",
-    response_model=list[OrganizationRead],
     summary="List organizations",
     description="The organizations the caller belongs to (superusers: all). Bare JSON "
     "array; `X-Total-Count` and `Link` headers.",
-    operation_id="list_organizations",
-    responses=error_responses(*AUTH_ERRORS),
 )
 async def list_organizations(
-    request: Request,
-    response: Response,
     db: DB,
     access: Authenticated,
-    page: Page,
+    paging: Paged,
     name: Annotated[
         str | None,
         Query(
@@ -62,21 +53,18 @@ async def list_organizations(
     owner_id: Annotated[uuid.UUID | None, Query(description="Owner's user id.")] = None,
 ) -> list[OrganizationRead]:
     stmt = service.list_stmt(access, name=name, owner_id=owner_id)
-    items, total = await fetch_page(db, stmt, page, Organization.created, Organization.id)
-    set_page_headers(request, response, page, total)
+    items = await paging.fetch(db, stmt, Organization.created, Organization.id)
     return await service.to_read(db, items)
 
 
 @router.post(
     "",
-    response_model=OrganizationRead,
     status_code=201,
     summary="Create an organization",
     description="The caller becomes its owner and Organization Admin. Service accounts "
     "cannot create organizations; `ZENPRO_MAX_OWNED_ORGANIZATIONS` caps how many one user "
     "owns (402).",
-    operation_id="create_organization",
-    responses=error_responses(*AUTH_ERRORS, SubscriptionLimit, Conflict),
+    responses=error_responses(SubscriptionLimit, Conflict),
 )
 async def create_organization(
     db: DB, access: Authenticated, settings: AppSettings, body: OrganizationCreate
@@ -87,30 +75,23 @@ async def create_organization(
 
 @router.get(
     "/{organization_id}",
-    response_model=OrganizationRead,
     summary="Get an organization by id or name",
     description="`organization_id` is the organization's id or its name, compared ignoring case "
     "(URL-encode spaces: `/organizations/Data%20Science`). A name that looks like a UUID is "
     "found by name when no organization has that id.",
-    operation_id="get_organization",
-    responses=error_responses(*AUTH_ERRORS, NotFound),
 )
-async def get_organization(
-    db: DB, scoped: OrgByIdOrName, organization_id: OrganizationRef
-) -> OrganizationRead:
+async def get_organization(db: DB, scoped: OrgByIdOrName) -> OrganizationRead:
     # organization_id (an id or a name) is read by the guard; declared so the OpenAPI lists it.
     return await service.one(db, scoped.obj)
 
 
 @router.patch(
     "/{organization_id}",
-    response_model=OrganizationRead,
     summary="Update an organization",
-    operation_id="update_organization",
-    responses=error_responses(*AUTH_ERRORS, NotFound, Conflict),
+    responses=error_responses(Conflict),
 )
 async def update_organization(
-    db: DB, scoped: OrgUpdate, organization_id: uuid.UUID, body: OrganizationUpdate
+    db: DB, scoped: OrgUpdate, body: OrganizationUpdate
 ) -> OrganizationRead:
     org = await service.update(db, scoped.obj, body)
     return await service.one(db, org)
@@ -118,17 +99,14 @@ async def update_organization(
 
 @router.delete(
     "/{organization_id}",
-    response_model=Empty,
     summary="Delete an organization",
     description="409 while it has workspaces that are not deleted, unless `force=true`. "
     "Everything it holds is deleted with it.",
-    operation_id="delete_organization",
-    responses=error_responses(*AUTH_ERRORS, NotFound, Conflict),
+    responses=error_responses(Conflict),
 )
 async def delete_organization(
     db: DB,
     scoped: OrgDelete,
-    organization_id: uuid.UUID,
     force: Annotated[bool, Query(description="Delete even with live workspaces.")] = False,
 ) -> Empty:
     await service.delete(db, scoped.obj, force)
@@ -137,41 +115,33 @@ async def delete_organization(
 
 @router.get(
     "/{organization_id}/members",
-    response_model=list[MemberOut],
     summary="List organization members",
     description="Users and service accounts, teams, and pending invitations (in that "
     "order), each with the organization-level roles it holds. `type` tells them apart. "
     "Bare JSON array; `X-Total-Count` and `Link` headers.",
-    operation_id="list_organization_members",
-    responses=error_responses(*AUTH_ERRORS, NotFound),
 )
-async def list_members(
-    request: Request,
-    response: Response,
+async def list_organization_members(
     db: DB,
     scoped: MemberRead,
-    organization_id: uuid.UUID,
-    page: Page,
+    paging: Paged,
 ) -> list[MemberOut]:
-    members, total = await service.members(db, scoped.obj, page)
-    set_page_headers(request, response, page, total)
+    members, total = await service.members(db, scoped.obj, paging.params)
+    paging.headers(total)
     return members
 
 
 @router.delete(
     "/{organization_id}/members",
-    response_model=Empty,
     summary="Remove a user from an organization",
     description="Removes every role assignment of the user in the organization (organization, "
     "workspace and project scope), their memberships in its teams and their shares in its "
     "workspaces. The owner cannot be removed.",
     operation_id="remove_organization_member",
-    responses=error_responses(*AUTH_ERRORS, NotFound, Conflict),
+    responses=error_responses(Conflict),
 )
 async def remove_member(
     db: DB,
     scoped: MemberDelete,
-    organization_id: uuid.UUID,
     user_id: Annotated[uuid.UUID, Query(description="The user to remove.")],
 ) -> Empty:
     await service.remove_member(db, scoped.obj, user_id)

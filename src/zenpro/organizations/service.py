@@ -38,7 +38,8 @@ async def to_read(db: AsyncSession, orgs: Sequence[Organization]) -> list[Organi
 
 
 async def one(db: AsyncSession, org: Organization) -> OrganizationRead:
-    return (await to_read(db, [org]))[0]
+    (read,) = await to_read(db, [org])
+    return read
 
 
 def _columns(org: Organization) -> dict[str, Any]:

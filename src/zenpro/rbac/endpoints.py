@@ -5,16 +5,17 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query
+from fastapi import Body, Query
 from fastapi.responses import JSONResponse
 
+from zenpro import routing
 from zenpro.auth.deps import WorkspaceMachine
 from zenpro.auth.principal import MachinePrincipal
 from zenpro.authz import resources as res
 from zenpro.authz.guards import Authenticated
 from zenpro.authz.vocabulary import CONTROL_ACTIONS, CONTROL_TYPES, WORKSPACE_ACTIONS
 from zenpro.deps import DB
-from zenpro.errors import Forbidden, NotAuthenticated, NotFound, error_responses
+from zenpro.errors import NotFound, error_responses
 from zenpro.kit.lookup import Loading
 from zenpro.kit.schemas import Empty
 from zenpro.models import Workspace
@@ -22,8 +23,7 @@ from zenpro.rbac import repository as repo
 from zenpro.rbac import service
 from zenpro.rbac.schemas import AllowedIds, PermissionAnswer, PermissionResource, ResourceMembers
 
-router = APIRouter(tags=["rbac"])
-MACHINE_ERRORS = (NotAuthenticated, Forbidden)
+router = routing.router(tags=["rbac"])
 # Resource strings one `DELETE /rbac/resources` may name: as many as always fit the request
 # target limit (each `resources=<string>&` is at most 108 bytes once `:` and `/` are
 # percent-encoded; tests/kit/test_request_limits.py checks every operation's worst case).
@@ -45,7 +45,6 @@ async def _workspace(db: DB, machine: MachinePrincipal) -> Workspace:
     "of resource strings `[project_id:]type[/id]`; the answer has **every** requested string "
     "as a key. A malformed string → 422 naming it.",
     operation_id="rbac_check_permissions",
-    responses=error_responses(*MACHINE_ERRORS),
     openapi_extra={
         "requestBody": {
             "content": {
@@ -70,12 +69,10 @@ async def check_permissions(
 
 @router.get(
     "/rbac/allowed_resource_ids",
-    response_model=AllowedIds,
     summary="Resource ids a user may access (workspace servers)",
     description="`full_access` when a workspace- or project-scope grant covers the type; "
     "otherwise the ids shared with the user.",
     operation_id="rbac_allowed_resource_ids",
-    responses=error_responses(*MACHINE_ERRORS),
 )
 async def allowed_resource_ids(
     db: DB,
@@ -92,28 +89,23 @@ async def allowed_resource_ids(
 
 @router.post(
     "/rbac/resource_members",
-    response_model=Empty,
     summary="Share a resource (workspace servers)",
     description="Sets the complete set of actions a user or team holds on one resource of "
     "this workspace (empty = unshare). A share makes the user a member of the workspace.",
-    operation_id="rbac_resource_members",
-    responses=error_responses(*MACHINE_ERRORS, NotFound),
+    responses=error_responses(NotFound),
 )
-async def resource_members(db: DB, machine: WorkspaceMachine, body: ResourceMembers) -> Empty:
+async def rbac_resource_members(db: DB, machine: WorkspaceMachine, body: ResourceMembers) -> Empty:
     await service.set_resource_members(db, await _workspace(db, machine), body)
     return Empty()
 
 
 @router.delete(
     "/rbac/resources",
-    response_model=Empty,
     summary="Forget deleted resources (workspace servers)",
     description="Drops shares of the given resources (and project-scope grants of a deleted "
     "project).",
-    operation_id="rbac_delete_resources",
-    responses=error_responses(*MACHINE_ERRORS),
 )
-async def delete_resources(
+async def rbac_delete_resources(
     db: DB,
     machine: WorkspaceMachine,
     resources: Annotated[
@@ -127,7 +119,6 @@ async def delete_resources(
 
 @router.get(
     "/permissions",
-    response_model=list[PermissionAnswer],
     summary="My permissions",
     description="With `workspace_id`: every `resource` is a workspace resource string and "
     "`action` (if given) a workspace action; otherwise `organization_id` is needed (404 "
@@ -135,10 +126,9 @@ async def delete_resources(
     "member, role, service_account, billing) and `action` one of create, read, update, "
     "delete (422 otherwise: the schema admits both kinds, the parameters choose one). With "
     "`action`: one answer per resource; without: the allowed actions per resource.",
-    operation_id="get_my_permissions",
-    responses=error_responses(NotAuthenticated, Forbidden, NotFound),
+    responses=error_responses(NotFound),
 )
-async def my_permissions(
+async def get_my_permissions(
     db: DB,
     access: Authenticated,
     resource: Annotated[

@@ -5,29 +5,22 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query
 
+from zenpro import routing
 from zenpro.authz.granting import Scope
 from zenpro.authz.guards import Authenticated
 from zenpro.authz.vocabulary import Level
 from zenpro.deps import DB
-from zenpro.errors import (
-    Conflict,
-    Forbidden,
-    NotAuthenticated,
-    NotFound,
-    error_responses,
-    invalid_query,
-)
-from zenpro.kit.pagination import Page, fetch_page, set_page_headers
+from zenpro.errors import Conflict, NotFound, error_responses, invalid_query
+from zenpro.kit.pagination import Paged
 from zenpro.kit.schemas import TEXT_PATTERN, Empty
 from zenpro.models import Role, RoleAssignment
 from zenpro.roles import service
 from zenpro.roles.repository import assignments_stmt
 from zenpro.roles.schemas import AssignmentRead, RoleCreate, RoleRead, RoleUpdate
 
-router = APIRouter(tags=["roles"])
-ERRORS = (NotAuthenticated, Forbidden, NotFound)
+router = routing.router(tags=["roles"])
 
 UserQ = Annotated[uuid.UUID | None, Query(description="Assign to this user.")]
 TeamQ = Annotated[uuid.UUID | None, Query(description="Assign to this team.")]
@@ -58,53 +51,45 @@ def _subject(
 
 @router.post(
     "/roles",
-    response_model=RoleRead,
     status_code=201,
     summary="Create a custom role",
     description="An organization-scoped role at one level with explicit permission pairs. "
     "Types and actions must be valid for the level (422 names the bad value).",
-    operation_id="create_role",
-    responses=error_responses(*ERRORS, Conflict),
+    responses=error_responses(NotFound, Conflict),
 )
 async def create_role(db: DB, access: Authenticated, body: RoleCreate) -> RoleRead:
     role = await service.create_role(db, access, body)
-    return (await service.read_roles(db, [role]))[0]
+    return await service.one(db, role)
 
 
 @router.get(
     "/roles/{role_id}",
-    response_model=RoleRead,
     summary="Get a role",
-    operation_id="get_role",
-    responses=error_responses(*ERRORS),
+    responses=error_responses(NotFound),
 )
 async def get_role(db: DB, access: Authenticated, role_id: uuid.UUID) -> RoleRead:
     named = await service.named_role(db, access, role_id)
-    return (await service.read_roles(db, [named.role], named.organization_id))[0]
+    return await service.one(db, named.role, named.organization_id)
 
 
 @router.patch(
     "/roles/{role_id}",
-    response_model=RoleRead,
     summary="Update a custom role",
     description="System roles are read-only (403). New permissions take effect on the next check.",
-    operation_id="update_role",
-    responses=error_responses(*ERRORS, Conflict),
+    responses=error_responses(NotFound, Conflict),
 )
 async def update_role(
     db: DB, access: Authenticated, role_id: uuid.UUID, body: RoleUpdate
 ) -> RoleRead:
     role = await service.update_role(db, access, role_id, body)
-    return (await service.read_roles(db, [role]))[0]
+    return await service.one(db, role)
 
 
 @router.delete(
     "/roles/{role_id}",
-    response_model=Empty,
     summary="Delete a custom role",
     description="409 while assigned, unless `force=true` (which removes its assignments).",
-    operation_id="delete_role",
-    responses=error_responses(*ERRORS, Conflict),
+    responses=error_responses(NotFound, Conflict),
 )
 async def delete_role(
     db: DB,
@@ -118,21 +103,17 @@ async def delete_role(
 
 @router.get(
     "/organizations/{organization_id}/roles",
-    response_model=list[RoleRead],
     summary="List roles usable in an organization",
     description="System roles, as this organization's own instances (an `id` of their "
     "own and `organization_id` set: that id alone names the role *and* the organization "
     "in `POST /roles/{id}/assignments`), plus the organization's custom roles.",
-    operation_id="list_organization_roles",
-    responses=error_responses(*ERRORS),
+    responses=error_responses(NotFound),
 )
-async def list_org_roles(
-    request: Request,
-    response: Response,
+async def list_organization_roles(
     db: DB,
     access: Authenticated,
     organization_id: uuid.UUID,
-    page: Page,
+    paging: Paged,
     level: Annotated[Level | None, Query(description="Only this level.")] = None,
     name: Annotated[
         str | None,
@@ -144,26 +125,21 @@ async def list_org_roles(
     ] = None,
 ) -> list[RoleRead]:
     stmt = service.org_roles(access, organization_id, level, name)
-    roles, total = await fetch_page(db, stmt, page, Role.created, Role.id)
-    set_page_headers(request, response, page, total)
+    roles = await paging.fetch(db, stmt, Role.created, Role.id)
     return await service.read_roles(db, roles, organization_id)
 
 
 @router.get(
     "/roles/{role_id}/assignments",
-    response_model=list[AssignmentRead],
     summary="List a role's assignments",
     description="Only assignments in organizations where you may read members.",
-    operation_id="list_role_assignments",
-    responses=error_responses(*ERRORS),
+    responses=error_responses(NotFound),
 )
-async def list_assignments(
-    request: Request,
-    response: Response,
+async def list_role_assignments(
     db: DB,
     access: Authenticated,
     role_id: uuid.UUID,
-    page: Page,
+    paging: Paged,
     organization_id: OrgQ = None,
     workspace_id: WorkspaceQ = None,
     project_id: ProjectQ = None,
@@ -185,8 +161,7 @@ async def list_assignments(
             o for o in access.grants.member_orgs if access.grants.org_allows(o, "member", "read")
         ]
         stmt = stmt.where(RoleAssignment.organization_id.in_(readable))
-    items, total = await fetch_page(db, stmt, page, RoleAssignment.created, RoleAssignment.id)
-    set_page_headers(request, response, page, total)
+    items = await paging.fetch(db, stmt, RoleAssignment.created, RoleAssignment.id)
     return await service.read_assignments(db, role, items)
 
 
@@ -215,34 +190,31 @@ AssignmentTarget = Annotated[tuple[Role, Scope, service.Subject], Depends(_assig
 
 @router.post(
     "/roles/{role_id}/assignments",
-    response_model=AssignmentRead,
     status_code=201,
     summary="Assign a role",
     description="Exactly one of `user_id`, `team_id`, `invitation_id` (422 otherwise); "
     "`workspace_id` and `project_id` as the role's level requires, and an `organization_id` "
     "that agrees with the role and the workspace (409 otherwise, as on duplicates). You may "
     "only grant what you hold yourself.",
-    operation_id="create_role_assignment",
-    responses=error_responses(*ERRORS, Conflict),
+    responses=error_responses(NotFound, Conflict),
 )
-async def create_assignment(
+async def create_role_assignment(
     db: DB, access: Authenticated, target: AssignmentTarget
 ) -> AssignmentRead:
     role, scope, subject = target
     assignment = await service.assign(db, access, role, scope, subject)
-    return (await service.read_assignments(db, role, [assignment]))[0]
+    (read,) = await service.read_assignments(db, role, [assignment])
+    return read
 
 
 @router.delete(
     "/roles/{role_id}/assignments",
-    response_model=Empty,
     summary="Revoke a role assignment",
     description="Same parameters as creating it: Exactly one of `user_id`, `team_id`, "
     "`invitation_id` (422 otherwise). Takes effect on the very next check.",
-    operation_id="delete_role_assignment",
-    responses=error_responses(*ERRORS, Conflict),
+    responses=error_responses(NotFound, Conflict),
 )
-async def delete_assignment(db: DB, access: Authenticated, target: AssignmentTarget) -> Empty:
+async def delete_role_assignment(db: DB, access: Authenticated, target: AssignmentTarget) -> Empty:
     role, scope, subject = target
     await service.unassign(db, access, role, scope, subject)
     return Empty()

@@ -43,6 +43,11 @@ def _pairs(permissions: Sequence[PermissionSet]) -> set[tuple[str, str]]:
     return {(p.resource_type, a) for p in permissions for a in p.actions}
 
 
+async def one(db: AsyncSession, role: Role, org_context: uuid.UUID | None = None) -> RoleRead:
+    (read,) = await read_roles(db, [role], org_context)
+    return read
+
+
 async def read_roles(
     db: AsyncSession, roles: list[Role], org_context: uuid.UUID | None = None
 ) -> list[RoleRead]:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import Body, Depends
 
+from zenpro import routing
 from zenpro.auth import keys
 from zenpro.auth.schemas import (
     APIKeyCreate,
@@ -24,12 +25,9 @@ from zenpro.deps import DB
 from zenpro.errors import (
     BadRequest,
     Conflict,
-    Forbidden,
-    NotAuthenticated,
-    NotFound,
     error_responses,
 )
-from zenpro.kit.params import OrganizationRef, ServiceAccountRef
+from zenpro.kit.params import ServiceAccountRef
 from zenpro.kit.schemas import Empty
 from zenpro.models import APIKey, Organization, User
 from zenpro.organizations.deps import org_guard
@@ -46,18 +44,10 @@ LOGIN_NAME_RULE = (
 )
 
 
-async def _organization_id_param(
-    organization_id: OrganizationRef,
-) -> None:
-    """Declares the prefix's path parameter in the OpenAPI; the guard reads and checks it."""
-
-
-router = APIRouter(
+router = routing.router(
     prefix="/organizations/{organization_id}/service_accounts",
     tags=["service accounts"],
-    dependencies=[Depends(_organization_id_param)],
 )
-ERRORS = (NotAuthenticated, Forbidden, NotFound)
 SA = "/{sa_id_or_username}"
 KEY = SA + "/api_keys/{key_id}"
 
@@ -75,8 +65,6 @@ def _org(scoped: Scoped[Organization]) -> uuid.UUID:
     "",
     response_model=list[ServiceAccountRead],
     summary="List service accounts",
-    operation_id="list_service_accounts",
-    responses=error_responses(*ERRORS),
 )
 async def list_service_accounts(db: DB, scoped: Reader) -> list[User]:
     return await service.list_in(db, _org(scoped))
@@ -89,8 +77,7 @@ async def list_service_accounts(db: DB, scoped: Reader) -> list[User]:
     summary="Create a service account",
     description="It becomes an Organization Member; give it workspace roles to use ZenML. "
     f"{LOGIN_NAME_RULE}",
-    operation_id="create_service_account",
-    responses=error_responses(BadRequest, *ERRORS, Conflict),
+    responses=error_responses(BadRequest, Conflict),
 )
 async def create_service_account(db: DB, scoped: Creator, body: ServiceAccountCreate) -> User:
     return await service.create(db, _org(scoped), body)
@@ -101,8 +88,6 @@ async def create_service_account(db: DB, scoped: Creator, body: ServiceAccountCr
     response_model=ServiceAccountRead,
     summary="Get a service account",
     description="By id or name.",
-    operation_id="get_service_account",
-    responses=error_responses(*ERRORS),
 )
 async def get_service_account(db: DB, scoped: Reader, sa_id_or_username: ServiceAccountRef) -> User:
     return await service.find(db, _org(scoped), sa_id_or_username)
@@ -114,8 +99,7 @@ async def get_service_account(db: DB, scoped: Reader, sa_id_or_username: Service
     summary="Update a service account",
     description="`is_active: false` deactivates it: all its keys and tokens stop at once. "
     f"{LOGIN_NAME_RULE}",
-    operation_id="update_service_account",
-    responses=error_responses(BadRequest, *ERRORS, Conflict),
+    responses=error_responses(BadRequest, Conflict),
 )
 async def update_service_account(
     db: DB, scoped: Updater, sa_id_or_username: ServiceAccountRef, body: ServiceAccountUpdate
@@ -126,11 +110,9 @@ async def update_service_account(
 
 @router.delete(
     SA,
-    response_model=Empty,
     summary="Delete a service account",
     description="Deletes it with its keys, tokens and role assignments.",
-    operation_id="delete_service_account",
-    responses=error_responses(*ERRORS, Conflict),
+    responses=error_responses(Conflict),
 )
 async def delete_service_account(
     db: DB, scoped: Deleter, sa_id_or_username: ServiceAccountRef
@@ -143,10 +125,8 @@ async def delete_service_account(
     SA + "/api_keys",
     response_model=list[APIKeyRead],
     summary="List a service account's API keys",
-    operation_id="list_service_account_api_keys",
-    responses=error_responses(*ERRORS),
 )
-async def list_sa_keys(
+async def list_service_account_api_keys(
     db: DB, scoped: Reader, sa_id_or_username: ServiceAccountRef
 ) -> list[APIKey]:
     sa = await service.find(db, _org(scoped), sa_id_or_username)
@@ -155,17 +135,15 @@ async def list_sa_keys(
 
 @router.post(
     SA + "/api_keys",
-    response_model=APIKeyWithSecret,
     status_code=201,
     summary="Create an API key for a service account",
     description="Returns the `ZENPROKEY_` secret once, in `key`. The caller must hold "
     "everything the service account holds (its roles at every scope): a key acts with all "
     "of it. A key created through a delegated credential (device, API token or key) ends "
     "with that credential and expires no later.",
-    operation_id="create_service_account_api_key",
-    responses=error_responses(BadRequest, *ERRORS),
+    responses=error_responses(BadRequest),
 )
-async def create_sa_key(
+async def create_service_account_api_key(
     db: DB, scoped: Updater, sa_id_or_username: ServiceAccountRef, body: APIKeyCreate
 ) -> APIKeyWithSecret:
     sa = await service.find(db, _org(scoped), sa_id_or_username)
@@ -178,10 +156,9 @@ async def create_sa_key(
     KEY,
     response_model=APIKeyRead,
     summary="Update a service account's API key",
-    operation_id="update_service_account_api_key",
-    responses=error_responses(BadRequest, *ERRORS),
+    responses=error_responses(BadRequest),
 )
-async def update_sa_key(
+async def update_service_account_api_key(
     db: DB,
     scoped: Updater,
     sa_id_or_username: ServiceAccountRef,
@@ -196,12 +173,9 @@ async def update_sa_key(
 
 @router.delete(
     KEY,
-    response_model=Empty,
     summary="Delete a service account's API key",
-    operation_id="delete_service_account_api_key",
-    responses=error_responses(*ERRORS),
 )
-async def delete_sa_key(
+async def delete_service_account_api_key(
     db: DB, scoped: Updater, sa_id_or_username: ServiceAccountRef, key_id: uuid.UUID
 ) -> Empty:
     sa = await service.find(db, _org(scoped), sa_id_or_username)
@@ -211,13 +185,11 @@ async def delete_sa_key(
 
 @router.post(
     KEY + "/rotate",
-    response_model=APIKeyWithSecret,
     summary="Rotate a service account's API key",
     description="A new secret, shown once; the old one keeps working for `retain_period_minutes`.",
-    operation_id="rotate_service_account_api_key",
-    responses=error_responses(BadRequest, *ERRORS),
+    responses=error_responses(BadRequest),
 )
-async def rotate_sa_key(
+async def rotate_service_account_api_key(
     db: DB,
     scoped: Updater,
     sa_id_or_username: ServiceAccountRef,

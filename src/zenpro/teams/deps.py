@@ -13,7 +13,7 @@ from fastapi import Depends
 
 from zenpro.authz.guards import Authenticated, Scoped, Target, guard, parse_uuid
 from zenpro.deps import DB
-from zenpro.errors import Forbidden, NotFound
+from zenpro.errors import Forbidden, NotFound, raises
 from zenpro.kit.params import TeamRef
 from zenpro.models import Team
 from zenpro.teams import repository as repo
@@ -31,7 +31,7 @@ def team_guard(action: str) -> Callable[..., Awaitable[Scoped[Team]]]:
         return Scoped(access, Target(team, team.organization_id))
 
     dependency.__name__ = f"guard_team_{action}"
-    return guard(dependency)
+    return guard(raises(NotFound, Forbidden)(dependency))
 
 
 TeamRead = Annotated[Scoped[Team], Depends(team_guard("read"))]

@@ -5,20 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query
 
+from zenpro import routing
 from zenpro.authz.guards import Authenticated
 from zenpro.deps import DB
-from zenpro.errors import (
-    Conflict,
-    Forbidden,
-    NotAuthenticated,
-    NotFound,
-    error_responses,
-    invalid_query,
-)
-from zenpro.kit.pagination import Page, fetch_page, set_page_headers
-from zenpro.kit.params import OrganizationRef
+from zenpro.errors import Conflict, NotFound, error_responses, invalid_query
+from zenpro.kit.pagination import Paged
 from zenpro.kit.schemas import Empty
 from zenpro.models import Team
 from zenpro.organizations.deps import OrgRead
@@ -29,8 +22,7 @@ from zenpro.teams.schemas import TeamCreate, TeamMemberRead
 from zenpro.teams.schemas import TeamRead as TeamOut
 from zenpro.teams.schemas import TeamUpdate as TeamUpdateBody
 
-router = APIRouter(tags=["teams"])
-AUTH_ERRORS = (NotAuthenticated, Forbidden)
+router = routing.router(tags=["teams"])
 UserIdQuery = Annotated[uuid.UUID | None, Query(description="A user (or invitation_id).")]
 InvitationIdQuery = Annotated[
     uuid.UUID | None, Query(description="A pending invitation (or user_id).")
@@ -44,11 +36,9 @@ def _exactly_one(user_id: uuid.UUID | None, invitation_id: uuid.UUID | None) -> 
 
 @router.post(
     "/teams",
-    response_model=TeamOut,
     status_code=201,
     summary="Create a team",
-    operation_id="create_team",
-    responses=error_responses(*AUTH_ERRORS, NotFound, Conflict),
+    responses=error_responses(NotFound, Conflict),
 )
 async def create_team(db: DB, access: Authenticated, body: TeamCreate) -> TeamOut:
     team = await service.create(db, access, body)
@@ -57,35 +47,25 @@ async def create_team(db: DB, access: Authenticated, body: TeamCreate) -> TeamOu
 
 @router.get(
     "/organizations/{organization_id}/teams",
-    response_model=list[TeamOut],
     summary="List an organization's teams",
     description="All of them for roles that read teams; otherwise the caller's own teams. "
     "Bare JSON array; `X-Total-Count` and `Link` headers.",
-    operation_id="list_organization_teams",
-    responses=error_responses(*AUTH_ERRORS, NotFound),
 )
-async def list_teams(
-    request: Request,
-    response: Response,
+async def list_organization_teams(
     db: DB,
     scoped: OrgRead,
-    organization_id: OrganizationRef,
-    page: Page,
+    paging: Paged,
 ) -> list[TeamOut]:
     org = scoped.obj
     sees_all = scoped.access.grants.org_allows(org.id, "team", "read")
     stmt = repo.list_stmt(org.id, None if sees_all else scoped.access.user_id)
-    items, total = await fetch_page(db, stmt, page, Team.created, Team.id)
-    set_page_headers(request, response, page, total)
+    items = await paging.fetch(db, stmt, Team.created, Team.id)
     return await service.to_read(db, items)
 
 
 @router.get(
     "/teams/{team_id}",
-    response_model=TeamOut,
     summary="Get a team",
-    operation_id="get_team",
-    responses=error_responses(*AUTH_ERRORS, NotFound),
 )
 async def get_team(db: DB, scoped: TeamRead) -> TeamOut:
     return await service.one(db, scoped.obj)
@@ -93,10 +73,8 @@ async def get_team(db: DB, scoped: TeamRead) -> TeamOut:
 
 @router.patch(
     "/teams/{team_id}",
-    response_model=TeamOut,
     summary="Update a team",
-    operation_id="update_team",
-    responses=error_responses(*AUTH_ERRORS, NotFound, Conflict),
+    responses=error_responses(Conflict),
 )
 async def update_team(db: DB, scoped: TeamUpdate, body: TeamUpdateBody) -> TeamOut:
     team = await service.update(db, scoped.obj, body)
@@ -105,11 +83,8 @@ async def update_team(db: DB, scoped: TeamUpdate, body: TeamUpdateBody) -> TeamO
 
 @router.delete(
     "/teams/{team_id}",
-    response_model=Empty,
     summary="Delete a team",
     description="Its memberships and role assignments go with it.",
-    operation_id="delete_team",
-    responses=error_responses(*AUTH_ERRORS, NotFound),
 )
 async def delete_team(db: DB, scoped: TeamDelete) -> Empty:
     await service.delete(db, scoped.obj)
@@ -118,28 +93,21 @@ async def delete_team(db: DB, scoped: TeamDelete) -> Empty:
 
 @router.get(
     "/teams/{team_id}/members",
-    response_model=list[TeamMemberRead],
     summary="List a team's members",
     description="Users and pending invitations. Bare JSON array.",
-    operation_id="list_team_members",
-    responses=error_responses(*AUTH_ERRORS, NotFound),
 )
-async def list_team_members(
-    request: Request, response: Response, db: DB, scoped: TeamRead, page: Page
-) -> list[TeamMemberRead]:
-    members, total = await service.members(db, scoped.obj, page)
-    set_page_headers(request, response, page, total)
+async def list_team_members(db: DB, scoped: TeamRead, paging: Paged) -> list[TeamMemberRead]:
+    members, total = await service.members(db, scoped.obj, paging.params)
+    paging.headers(total)
     return members
 
 
 @router.post(
     "/teams/{team_id}/members",
-    response_model=Empty,
     summary="Add a team member",
     description="Exactly one of `user_id` (someone already in the organization) and "
     "`invitation_id` (a pending invitation of the organization); 409 if already a member.",
-    operation_id="add_team_member",
-    responses=error_responses(*AUTH_ERRORS, NotFound, Conflict),
+    responses=error_responses(Conflict),
 )
 async def add_team_member(
     db: DB,
@@ -154,11 +122,8 @@ async def add_team_member(
 
 @router.delete(
     "/teams/{team_id}/members",
-    response_model=Empty,
     summary="Remove a team member",
     description="Exactly one of `user_id` and `invitation_id`.",
-    operation_id="remove_team_member",
-    responses=error_responses(*AUTH_ERRORS, NotFound),
 )
 async def remove_team_member(
     db: DB,

@@ -38,7 +38,8 @@ async def to_read(db: AsyncSession, teams: Sequence[Team]) -> list[TeamRead]:
 
 
 async def one(db: AsyncSession, team: Team) -> TeamRead:
-    return (await to_read(db, [team]))[0]
+    (read,) = await to_read(db, [team])
+    return read
 
 
 async def can_see(db: AsyncSession, access: Access, team: Team) -> bool:

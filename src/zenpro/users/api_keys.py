@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body
+from fastapi import Body
 
+from zenpro import routing
 from zenpro.auth import keys
 from zenpro.auth.deps import CurrentHuman
 from zenpro.auth.principal import UserPrincipal
@@ -18,12 +19,11 @@ from zenpro.auth.schemas import (
     APIKeyWithSecret,
 )
 from zenpro.deps import DB
-from zenpro.errors import BadRequest, Forbidden, NotAuthenticated, NotFound, error_responses
+from zenpro.errors import BadRequest, NotFound, error_responses
 from zenpro.kit.schemas import Empty
 from zenpro.models import APIKey
 
-router = APIRouter(prefix="/users/me/api_keys", tags=["api keys"])
-AUTH_ERRORS = (NotAuthenticated, Forbidden)
+router = routing.router(prefix="/users/me/api_keys", tags=["api keys"])
 
 
 def _me(actor: UserPrincipal) -> uuid.UUID:
@@ -35,24 +35,20 @@ def _me(actor: UserPrincipal) -> uuid.UUID:
     response_model=list[APIKeyRead],
     summary="List my API keys",
     description="Personal access tokens of the current user; never the secrets.",
-    operation_id="list_my_api_keys",
-    responses=error_responses(*AUTH_ERRORS),
 )
-async def list_my_keys(db: DB, actor: CurrentHuman) -> list[APIKey]:
+async def list_my_api_keys(db: DB, actor: CurrentHuman) -> list[APIKey]:
     return await keys.list_keys(db, _me(actor))
 
 
 @router.post(
     "",
-    response_model=APIKeyWithSecret,
     status_code=201,
     summary="Create a personal access token",
     description="Returns the `ZENPROKEY_` secret once, in `key`. Use it as a Bearer token, "
     "or exchange it at `POST /auth/login` (form `password=<key>`).",
-    operation_id="create_my_api_key",
-    responses=error_responses(BadRequest, *AUTH_ERRORS),
+    responses=error_responses(BadRequest),
 )
-async def create_my_key(db: DB, actor: CurrentHuman, body: APIKeyCreate) -> APIKeyWithSecret:
+async def create_my_api_key(db: DB, actor: CurrentHuman, body: APIKeyCreate) -> APIKeyWithSecret:
     new = await keys.create_key(db, _me(actor), body, keys.Source.of(actor))
     return APIKeyWithSecret.of(new.key, new.secret)
 
@@ -62,10 +58,9 @@ async def create_my_key(db: DB, actor: CurrentHuman, body: APIKeyCreate) -> APIK
     response_model=APIKeyRead,
     summary="Update one of my API keys",
     description="Rename, describe, deactivate/reactivate or set a new lifetime.",
-    operation_id="update_my_api_key",
-    responses=error_responses(BadRequest, *AUTH_ERRORS, NotFound),
+    responses=error_responses(NotFound, BadRequest),
 )
-async def update_my_key(
+async def update_my_api_key(
     db: DB, actor: CurrentHuman, key_id: uuid.UUID, body: APIKeyUpdate
 ) -> APIKey:
     return await keys.update_key(db, _me(actor), key_id, body)
@@ -73,26 +68,22 @@ async def update_my_key(
 
 @router.delete(
     "/{key_id}",
-    response_model=Empty,
     summary="Delete one of my API keys",
     description="The key stops working at once.",
-    operation_id="delete_my_api_key",
-    responses=error_responses(*AUTH_ERRORS, NotFound),
+    responses=error_responses(NotFound),
 )
-async def delete_my_key(db: DB, actor: CurrentHuman, key_id: uuid.UUID) -> Empty:
+async def delete_my_api_key(db: DB, actor: CurrentHuman, key_id: uuid.UUID) -> Empty:
     await keys.delete_key(db, _me(actor), key_id)
     return Empty()
 
 
 @router.post(
     "/{key_id}/rotate",
-    response_model=APIKeyWithSecret,
     summary="Rotate one of my API keys",
     description="A new secret, shown once; the old one keeps working for `retain_period_minutes`.",
-    operation_id="rotate_my_api_key",
-    responses=error_responses(BadRequest, *AUTH_ERRORS, NotFound),
+    responses=error_responses(NotFound, BadRequest),
 )
-async def rotate_my_key(
+async def rotate_my_api_key(
     db: DB,
     actor: CurrentHuman,
     key_id: uuid.UUID,

@@ -6,29 +6,22 @@ import uuid
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import Body, Query, Response
 from pydantic import ValidationError
 
+from zenpro import routing
 from zenpro.auth.deps import CurrentUser, OptionalPrincipal, Superuser
 from zenpro.deps import DB
-from zenpro.errors import (
-    BadRequest,
-    Conflict,
-    Forbidden,
-    NotAuthenticated,
-    NotFound,
-    error_responses,
-)
+from zenpro.errors import BadRequest, Conflict, NotAuthenticated, NotFound, error_responses
 from zenpro.kit.lookup import Loading
-from zenpro.kit.pagination import Page, fetch_page, set_page_headers
+from zenpro.kit.pagination import Paged
 from zenpro.kit.schemas import TEXT_PATTERN, Empty
 from zenpro.models import User
 from zenpro.users import service
 from zenpro.users.schemas import UserCreate, UserRead, UserUpdateAdmin, UserUpdateMe
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = routing.router(prefix="/users", tags=["users"])
 HiddenQuery = partial(Query, include_in_schema=False)
-AUTH_ERRORS = (NotAuthenticated, Forbidden)
 
 
 @router.get(
@@ -37,15 +30,11 @@ AUTH_ERRORS = (NotAuthenticated, Forbidden)
     summary="List users",
     description="Superusers see every user; others see the users who share an "
     "organization with them. Bare JSON array; `X-Total-Count` and `Link` headers.",
-    operation_id="list_users",
-    responses=error_responses(*AUTH_ERRORS),
 )
 async def list_users(
-    request: Request,
-    response: Response,
     db: DB,
     actor: CurrentUser,
-    page: Page,
+    paging: Paged,
     email: Annotated[
         str | None, Query(max_length=320, pattern=TEXT_PATTERN, description="Exact email.")
     ] = None,
@@ -60,8 +49,7 @@ async def list_users(
     stmt = service.list_users(
         actor, email=email, username=username, name=name, is_service_account=is_service_account
     )
-    items, total = await fetch_page(db, stmt, page, User.created, User.id)
-    set_page_headers(request, response, page, total)
+    items = await paging.fetch(db, stmt, User.created, User.id)
     return items
 
 
@@ -74,8 +62,7 @@ async def list_users(
     "For compatibility, a request without a body may give the fields as query parameters "
     "instead (`username`, `password`, `email`, `is_superuser`; 400 when they do not make a "
     "user); this document describes the JSON form only.",
-    operation_id="create_user",
-    responses=error_responses(BadRequest, *AUTH_ERRORS, Conflict),
+    responses=error_responses(NotAuthenticated, BadRequest, Conflict),
     # The JSON form is the documented one: FastAPI would publish the body as optional
     # (it is, for the query form) and nullable, which only the query form makes valid.
     openapi_extra={"requestBody": {"required": True}},
@@ -109,10 +96,8 @@ async def create_user(
     "/me",
     response_model=UserRead,
     summary="The current user",
-    operation_id="get_current_user",
-    responses=error_responses(*AUTH_ERRORS),
 )
-async def get_me(db: DB, actor: CurrentUser) -> Response:
+async def get_current_user(db: DB, actor: CurrentUser) -> Response:
     # Pre-serialized: the hot path skips the ORM → model → dict round trip on a cache hit.
     return Response(await service.me_json(Loading(db), actor), media_type="application/json")
 
@@ -124,7 +109,7 @@ async def get_me(db: DB, actor: CurrentUser) -> Response:
     description="Profile fields; a new `password` needs `old_password` (422 without it; "
     "403 when it is not the current password).",
     operation_id="update_current_user",
-    responses=error_responses(*AUTH_ERRORS, Conflict),
+    responses=error_responses(Conflict),
 )
 async def update_me(db: DB, actor: CurrentUser, body: UserUpdateMe) -> User:
     return await service.update_me(db, actor, body)
@@ -134,8 +119,7 @@ async def update_me(db: DB, actor: CurrentUser, body: UserUpdateMe) -> User:
     "/{user_id}",
     response_model=UserRead,
     summary="Get a user",
-    operation_id="get_user",
-    responses=error_responses(*AUTH_ERRORS, NotFound),
+    responses=error_responses(NotFound),
 )
 async def get_user(db: DB, actor: CurrentUser, user_id: uuid.UUID) -> User:
     return await service.get_visible(db, actor, user_id)
@@ -147,8 +131,7 @@ async def get_user(db: DB, actor: CurrentUser, user_id: uuid.UUID) -> User:
     summary="Update a user (superuser)",
     description="A password set here expires at once (`password_expired`); deactivating "
     "a user ends all their sessions immediately.",
-    operation_id="update_user",
-    responses=error_responses(BadRequest, *AUTH_ERRORS, NotFound, Conflict),
+    responses=error_responses(NotFound, BadRequest, Conflict),
 )
 async def update_user(db: DB, actor: Superuser, user_id: uuid.UUID, body: UserUpdateAdmin) -> User:
     return await service.update_user(db, actor, user_id, body)
@@ -156,10 +139,8 @@ async def update_user(db: DB, actor: Superuser, user_id: uuid.UUID, body: UserUp
 
 @router.delete(
     "/{user_id}",
-    response_model=Empty,
     summary="Delete a user (superuser)",
-    operation_id="delete_user",
-    responses=error_responses(*AUTH_ERRORS, NotFound, Conflict),
+    responses=error_responses(NotFound, Conflict),
 )
 async def delete_user(db: DB, actor: Superuser, user_id: uuid.UUID) -> Empty:
     await service.delete_user(db, actor, user_id)

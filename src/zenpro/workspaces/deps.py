@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro.authz.checker import Grants
 from zenpro.authz.guards import Scoped, Target, resource_guard
+from zenpro.kit.params import WorkspaceRef
 from zenpro.models import Workspace
 from zenpro.workspaces import repository as repo
 from zenpro.workspaces.service import can_see
@@ -34,6 +35,7 @@ def _guard(action: str, param: str = "workspace_id") -> Any:
         "workspace",
         action,
         param=param,
+        ref=WorkspaceRef,
         load=load_workspace,
         visible=_visible,
         allowed=_member if action == "read" else None,

@@ -7,13 +7,13 @@ import uuid
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query
 
+from zenpro import routing
 from zenpro.authz.guards import Authenticated
 from zenpro.deps import DB, AppSettings
-from zenpro.errors import Conflict, Forbidden, NotAuthenticated, NotFound, error_responses
-from zenpro.kit.pagination import Page, fetch_page, set_page_headers
-from zenpro.kit.params import WorkspaceRef
+from zenpro.errors import Conflict, NotFound, error_responses
+from zenpro.kit.pagination import Paged, Paging
 from zenpro.kit.schemas import TEXT_PATTERN, Empty
 from zenpro.models import Workspace
 from zenpro.organizations.deps import OrgRead
@@ -29,8 +29,7 @@ from zenpro.workspaces.schemas import (
     WorkspaceWithKey,
 )
 
-router = APIRouter(tags=["workspaces"])
-AUTH_ERRORS = (NotAuthenticated, Forbidden)
+router = routing.router(tags=["workspaces"])
 LIST_DESCRIPTION = (
     "Workspaces visible to the caller: those they are a member of, plus every workspace of "
     "an organization where their role reads workspaces. `member_only=True` keeps only the "
@@ -40,26 +39,21 @@ LIST_DESCRIPTION = (
 
 
 async def _list(
-    request: Request,
-    response: Response,
     db: DB,
     access: Authenticated,
-    page: Page,
+    paging: Paging,
     filters: repo.Filters,
     member_only: bool,
 ) -> list[WorkspaceRead]:
     stmt = service.list_stmt(access, filters, member_only)
-    items, total = await fetch_page(db, stmt, page, Workspace.created, Workspace.id)
-    set_page_headers(request, response, page, total)
+    items = await paging.fetch(db, stmt, Workspace.created, Workspace.id)
     return await service.to_read(db, items)
 
 
 async def list_workspaces(
-    request: Request,
-    response: Response,
     db: DB,
     access: Authenticated,
-    page: Page,
+    paging: Paged,
     workspace_id: Annotated[uuid.UUID | None, Query(description="Workspace id.")] = None,
     tenant_id: Annotated[uuid.UUID | None, Query(description="Alias of workspace_id.")] = None,
     workspace_name: Annotated[
@@ -91,21 +85,18 @@ async def list_workspaces(
         is_managed=is_managed,
         owner_id=owner_id,
     )
-    return await _list(request, response, db, access, page, filters, member_only)
+    return await _list(db, access, paging, filters, member_only)
 
 
 async def list_org_workspaces(
-    request: Request,
-    response: Response,
     db: DB,
     scoped: OrgRead,
-    page: Page,
-    organization_id: uuid.UUID,
+    paging: Paged,
     status: Annotated[Status | None, Query(description="Status (deleted: only then).")] = None,
     member_only: Annotated[bool, Query(description="Only workspaces I am a member of.")] = False,
 ) -> list[WorkspaceRead]:
     filters = repo.Filters(organization_id=scoped.obj.id, status=status.value if status else None)
-    return await _list(request, response, db, scoped.access, page, filters, member_only)
+    return await _list(db, scoped.access, paging, filters, member_only)
 
 
 async def create_workspace(
@@ -121,39 +112,32 @@ async def create_workspace(
     return await service.with_key(db, ws, key)
 
 
-async def get_workspace(db: DB, scoped: WsByIdOrName, workspace_id: WorkspaceRef) -> WorkspaceRead:
+async def get_workspace(db: DB, scoped: WsByIdOrName) -> WorkspaceRead:
     # workspace_id (an id or a name) is read by the guard; declared so the OpenAPI lists it.
-    return (await service.to_read(db, [scoped.obj]))[0]
+    return await service.one(db, scoped.obj)
 
 
-async def update_workspace(
-    db: DB, scoped: WsUpdate, workspace_id: WorkspaceRef, body: WorkspaceUpdate
-) -> WorkspaceRead:
+async def update_workspace(db: DB, scoped: WsUpdate, body: WorkspaceUpdate) -> WorkspaceRead:
     ws = await service.update(db, scoped.obj, body)
-    return (await service.to_read(db, [ws]))[0]
+    return await service.one(db, ws)
 
 
-async def delete_workspace(db: DB, scoped: WsDelete, workspace_id: WorkspaceRef) -> Empty:
+async def delete_workspace(db: DB, scoped: WsDelete) -> Empty:
     await service.delete(db, scoped.obj)
     return Empty()
 
 
 async def list_workspace_members(
-    request: Request,
-    response: Response,
     db: DB,
     scoped: WsRead,
-    workspace_id: WorkspaceRef,
-    page: Page,
+    paging: Paged,
 ) -> list[MemberRead]:
-    members, total = await service.members(db, scoped.obj, page)
-    set_page_headers(request, response, page, total)
+    members, total = await service.members(db, scoped.obj, paging.params)
+    paging.headers(total)
     return members
 
 
-async def rotate_enrollment_key(
-    db: DB, scoped: WsUpdate, workspace_id: WorkspaceRef
-) -> WorkspaceWithKey:
+async def rotate_enrollment_key(db: DB, scoped: WsUpdate) -> WorkspaceWithKey:
     key = await service.rotate_key(db, scoped.obj)
     return await service.with_key(db, scoped.obj, key)
 
@@ -179,7 +163,7 @@ def _add(
             operation_id=op.format(ws=suffix),
             summary=summary + (" (deprecated alias)" if deprecated else ""),
             deprecated=deprecated or None,
-            responses=error_responses(*AUTH_ERRORS, *errors),
+            responses=error_responses(*errors),
             **kwargs,
         )
 

@@ -110,8 +110,13 @@ def _org(org: Organization) -> dict[str, Any]:
     return {c: getattr(org, c) for c in cols}
 
 
+async def one(db: AsyncSession, ws: Workspace) -> WorkspaceRead:
+    (read,) = await to_read(db, [ws])
+    return read
+
+
 async def with_key(db: AsyncSession, ws: Workspace, key: str | None) -> WorkspaceWithKey:
-    read = (await to_read(db, [ws], {ws.id: key} if key else {}))[0]
+    (read,) = await to_read(db, [ws], {ws.id: key} if key else {})
     assert isinstance(read, WorkspaceWithKey)
     return read
 
