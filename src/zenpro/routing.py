@@ -10,6 +10,7 @@ names in ``responses=`` (what the service raises: 409, 402, …). So a guarded r
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,10 +27,23 @@ def _raised(dependant: Dependant) -> Iterator[type[ZenproError]]:
         yield from _raised(sub)
 
 
+def _paragraphs(doc: str) -> list[str]:
+    return [" ".join(line.strip() for line in p.splitlines()) for p in doc.split("\n\n")]
+
+
 class DocumentedRoute(APIRoute):
-    """An ``APIRoute`` whose ``responses`` include its dependencies' errors."""
+    """An ``APIRoute`` whose ``responses`` include its dependencies' errors, and whose
+    summary and description come from the handler's docstring of several paragraphs when
+    the route does not give them: the first paragraph is the summary, the others the
+    description (a paragraph's lines joined by spaces). A route without a description
+    says ``summary=`` (FastAPI would show a one-paragraph docstring as the description)."""
 
     def __init__(self, path: str, endpoint: Any, **kwargs: Any) -> None:
+        doc = inspect.getdoc(endpoint)
+        if doc and "\n\n" in doc and kwargs.get("description") is None:
+            summary, *rest = _paragraphs(doc)
+            kwargs["summary"] = kwargs.get("summary") or summary
+            kwargs["description"] = "\n\n".join(rest)
         super().__init__(path, endpoint, **kwargs)
         derived = error_responses(*dict.fromkeys(_raised(self.dependant)))
         self.responses = {**derived, **self.responses}

@@ -52,9 +52,6 @@ ORDER = (AuditEvent.created.desc(), AuditEvent.id)
 
 @router.get(
     "/organizations/{organization_id}/audit_events",
-    summary="List an organization's audit events",
-    description="Newest first. For Organization Admins, Managers and Viewers. "
-    "Bare JSON array; `X-Total-Count` and `Link` headers.",
 )
 async def list_organization_audit_events(
     db: DB,
@@ -62,6 +59,11 @@ async def list_organization_audit_events(
     paging: Paged,
     filters: Filters,
 ) -> list[AuditEventRead]:
+    """List an organization's audit events
+
+    Newest first. For Organization Admins, Managers and Viewers. Bare JSON array; `X-Total-Count`
+    and `Link` headers.
+    """
     stmt = repo.list_stmt(scoped.obj.id, filters)
     items = await paging.fetch(db, stmt, *ORDER)
     return [AuditEventRead.model_validate(e) for e in items]
@@ -69,11 +71,13 @@ async def list_organization_audit_events(
 
 @router.get(
     "/audit_events",
-    summary="List all audit events",
-    description="Newest first; every organization and user-level change. Superusers only.",
 )
 async def list_audit_events(
     db: DB, _: Superuser, paging: Paged, filters: Filters
 ) -> list[AuditEventRead]:
+    """List all audit events
+
+    Newest first; every organization and user-level change. Superusers only.
+    """
     items = await paging.fetch(db, repo.list_stmt(None, filters), *ORDER)
     return [AuditEventRead.model_validate(e) for e in items]

@@ -91,11 +91,6 @@ class DeviceVerifyForm(BaseModel):
 
 @router.post(
     "/auth/device_authorization",
-    summary="Start a device login (RFC 8628)",
-    description="Form-encoded `client_id` (UUID) and optional `device_id` (UUID, to "
-    "re-authorize a known device). The user confirms `user_code` at `verification_uri` "
-    "(relative to this API's URL) while the client polls `POST /auth/login` with "
-    "`grant_type=urn:ietf:params:oauth:grant-type:device_code`.",
     dependencies=[Public],
     responses={
         400: {"model": OAuthError, "description": "A malformed form (OAuth error)"},
@@ -108,6 +103,12 @@ async def device_authorization(
     settings: AppSettings,
     form: Annotated[DeviceAuthorizationForm, Form()],
 ) -> DeviceAuthorization:
+    """Start a device login (RFC 8628)
+
+    Form-encoded `client_id` (UUID) and optional `device_id` (UUID, to re-authorize a known device).
+    The user confirms `user_code` at `verification_uri` (relative to this API's URL) while the
+    client polls `POST /auth/login` with `grant_type=urn:ietf:params:oauth:grant-type:device_code`.
+    """
     device, code = await devices.start(
         db,
         settings,
@@ -190,9 +191,6 @@ this login and the code below matches the one it shows.</p>
 @router.get(
     VERIFY_PATH,
     response_class=HTMLResponse,
-    summary="Device verification page",
-    description="HTML: the logged-in user confirms the user code and picks a workspace "
-    "(pre-selected by `workspace`, a name or id). Logged-out users go through /login.",
     responses={
         303: {"description": "Not logged in: redirect to /login."},
         **error_responses(NotAuthenticated),
@@ -209,6 +207,11 @@ async def device_verify_page(
         str | None, Query(max_length=255, pattern=TEXT_PATTERN, description="Workspace name or id.")
     ] = None,
 ) -> Response:
+    """Device verification page
+
+    HTML: the logged-in user confirms the user code and picks a workspace (pre-selected by
+    `workspace`, a name or id). Logged-out users go through /login.
+    """
     if not isinstance(principal, UserPrincipal) or principal.kind is not Kind.user:
         return _login_redirect(request)
     return _verify_form(request, user_code, await _choices(db, principal), workspace)
@@ -217,8 +220,6 @@ async def device_verify_page(
 @router.post(
     VERIFY_PATH,
     response_class=HTMLResponse,
-    summary="Approve or deny a device",
-    description="Form post from the verification page (same origin only).",
     responses={
         303: {"description": "Not logged in: redirect to /login."},
         404: {
@@ -234,6 +235,10 @@ async def device_verify_submit(
     principal: OptionalPrincipal,
     form: Annotated[DeviceVerifyForm, Form()],
 ) -> Response:
+    """Approve or deny a device
+
+    Form post from the verification page (same origin only).
+    """
     if not isinstance(principal, UserPrincipal) or principal.kind is not Kind.user:
         return _login_redirect(request)
     user_code, action, workspace_id = form.user_code, form.action, form.workspace_id
@@ -266,19 +271,23 @@ async def device_verify_submit(
 @router.get(
     "/users/me/devices",
     response_model=list[DeviceRead],
-    summary="List my devices",
-    description="Clients (CLIs) the current user authorized through the device flow.",
 )
 async def list_my_devices(db: DB, actor: CurrentHuman) -> list[Device]:
+    """List my devices
+
+    Clients (CLIs) the current user authorized through the device flow.
+    """
     return await devices.list_mine(db, actor.user_id)
 
 
 @router.delete(
     "/users/me/devices/{device_id}",
-    summary="Revoke one of my devices",
-    description="Deletes the device and every token issued to it.",
     responses=error_responses(NotFound),
 )
 async def revoke_my_device(db: DB, actor: CurrentHuman, device_id: uuid.UUID) -> Empty:
+    """Revoke one of my devices
+
+    Deletes the device and every token issued to it.
+    """
     await devices.revoke(db, actor.user_id, device_id)
     return Empty()

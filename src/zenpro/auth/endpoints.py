@@ -222,20 +222,24 @@ async def _device_poll(
 @router.get(
     "/auth/api_token",
     response_model_exclude_none=True,
-    summary="Get an API token",
-    description="A one-hour access token for the current user, for scripts.",
 )
 async def get_api_token(db: DB, actor: CurrentUser) -> TokenResponse:
+    """Get an API token
+
+    A one-hour access token for the current user, for scripts.
+    """
     issued = await service.api_token(db, actor)
     return TokenResponse(access_token=issued.secret, expires_in=issued.expires_in)
 
 
 @router.post(
     "/auth/logout",
-    summary="Log out",
-    description="Revokes the session or token used for this request and clears the cookie.",
 )
 async def logout(response: Response, db: DB, actor: CurrentPrincipal) -> Empty:
+    """Log out
+
+    Revokes the session or token used for this request and clears the cookie.
+    """
     await service.logout(db, actor)
     response.delete_cookie(COOKIE_NAME, path="/")
     return Empty()
@@ -248,10 +252,12 @@ def _session_read(token: object, actor: Principal) -> SessionRead:
 
 @router.get(
     "/users/me/sessions",
-    summary="List my sessions",
-    description="Every live session and token of the current user; `current` marks this one.",
 )
 async def list_my_sessions(db: DB, actor: CurrentUser) -> list[SessionRead]:
+    """List my sessions
+
+    Every live session and token of the current user; `current` marks this one.
+    """
     tokens = await repo.user_sessions(db, actor.user_id, utcnow())
     return [_session_read(t, actor) for t in tokens]
 

@@ -81,8 +81,6 @@ def login_form(
 @router.get(
     "/login",
     response_class=HTMLResponse,
-    summary="Login page",
-    description="HTML sign-in form; after login the browser goes to `next` (default /docs).",
 )
 async def login_page(
     request: Request,
@@ -90,6 +88,10 @@ async def login_page(
         str | None, Query(max_length=2048, pattern=TEXT_PATTERN, description="Where to go after.")
     ] = None,
 ) -> HTMLResponse:
+    """Login page
+
+    HTML sign-in form; after login the browser goes to `next` (default /docs).
+    """
     return login_form(request, safe_next(next))
 
 
@@ -117,10 +119,6 @@ def _target(form: forms.LoginForm) -> str:
 @router.post(
     "/login",
     response_class=HTMLResponse,
-    summary="Submit the login page",
-    description="Form post from /login (`application/x-www-form-urlencoded`, each field "
-    "once): sets the session cookie and redirects (303) to `next`. Only from this server's "
-    "own pages or from clients that are no browser.",
     openapi_extra=forms.openapi_body(PageLoginFields, required=True),
     responses={
         303: {"description": "Logged in; redirect to `next`."},
@@ -133,6 +131,12 @@ def _target(form: forms.LoginForm) -> str:
 async def login_page_submit(
     request: Request, db: DB, settings: AppSettings, form: SharedForm
 ) -> Response:
+    """Submit the login page
+
+    Form post from /login (`application/x-www-form-urlencoded`, each field once): sets the session
+    cookie and redirects (303) to `next`. Only from this server's own pages or from clients that are
+    no browser.
+    """
     target = _target(form)
     if is_cross_site(request, settings, allow_cors=False):
         return login_form(request, target, CROSS_SITE_LOGIN, status=403)

@@ -29,9 +29,6 @@ NotifierDep = Annotated[Notifier, Depends(get_notifier)]
 
 @router.get(
     "/organizations/{organization_id}/invitations",
-    summary="List an organization's invitations",
-    description="Bare JSON array; `X-Total-Count` and `Link` headers. `id` and "
-    "`invite_link` are null for callers who may not manage invitations (`member:create`).",
 )
 async def list_invitations(
     db: DB,
@@ -43,6 +40,11 @@ async def list_invitations(
     ] = None,
     only_pending: Annotated[bool, Query(description="Not accepted and not expired.")] = False,
 ) -> list[InvitationRead]:
+    """List an organization's invitations
+
+    Bare JSON array; `X-Total-Count` and `Link` headers. `id` and `invite_link` are null for callers
+    who may not manage invitations (`member:create`).
+    """
     stmt = service.list_stmt(scoped.obj, email, only_pending)
     items = await paging.fetch(db, stmt, Invitation.created, Invitation.id)
     manages = scoped.access.grants.org_allows(scoped.obj.id, "member", "create")
@@ -52,11 +54,6 @@ async def list_invitations(
 @router.post(
     "/organizations/{organization_id}/invitations",
     status_code=201,
-    summary="Invite someone to an organization",
-    description="The invitation carries one organization-level role (Organization Member "
-    "when `role_id` is not given; a role of another level is a 409) and can be added to "
-    "teams before it is accepted. It expires after `ZENPRO_INVITATION_DAYS`. No email is "
-    "sent: pass on `invite_link`.",
     responses=error_responses(BadRequest, Conflict),
 )
 async def create_invitation(
@@ -67,6 +64,12 @@ async def create_invitation(
     notifier: NotifierDep,
     tasks: BackgroundTasks,
 ) -> InvitationRead:
+    """Invite someone to an organization
+
+    The invitation carries one organization-level role (Organization Member when `role_id` is not
+    given; a role of another level is a 409) and can be added to teams before it is accepted. It
+    expires after `ZENPRO_INVITATION_DAYS`. No email is sent: pass on `invite_link`.
+    """
     inv = await service.create(db, scoped.access, scoped.obj, body, settings)
     read = await service.one(db, inv, settings)
     tasks.add_task(notifier.invitation_created, read)  # runs after the commit
@@ -84,28 +87,32 @@ async def delete_invitation(db: DB, scoped: MemberDelete, invitation_id: uuid.UU
 
 @router.get(
     "/invitations/{invitation_id}",
-    summary="See an invitation addressed to me",
-    description="Where `invite_link` points. Only for the invited email (else 404).",
     responses=error_responses(NotFound),
 )
 async def get_invitation(
     db: DB, settings: AppSettings, access: Authenticated, invitation_id: uuid.UUID
 ) -> InvitationRead:
+    """See an invitation addressed to me
+
+    Where `invite_link` points. Only for the invited email (else 404).
+    """
     inv = await service.get_mine(db, access, invitation_id)
     return await service.one(db, inv, settings)
 
 
 @router.post(
     "/invitations/{invitation_id}/accept",
-    summary="Accept an invitation",
-    description="By the logged-in user whose email matches (any case; else 404) and is "
-    "verified (else 403: set by an administrator or asserted by single sign-on; an email "
-    "changed by its user is unverified). The invitation's roles and teams become theirs in "
-    "one transaction. 409 when already accepted, 410 when expired.",
     responses=error_responses(NotFound, Conflict, Gone),
 )
 async def accept_invitation(
     db: DB, settings: AppSettings, access: Authenticated, invitation_id: uuid.UUID
 ) -> InvitationRead:
+    """Accept an invitation
+
+    By the logged-in user whose email matches (any case; else 404) and is verified (else 403: set by
+    an administrator or asserted by single sign-on; an email changed by its user is unverified). The
+    invitation's roles and teams become theirs in one transaction. 409 when already accepted, 410
+    when expired.
+    """
     inv = await service.accept(db, access, invitation_id)
     return await service.one(db, inv, settings)

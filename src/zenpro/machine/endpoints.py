@@ -67,10 +67,6 @@ class UsageCounts(BaseModel):
 
 @router.patch(
     "/workspace_status",
-    summary="Report a workspace server's status",
-    description="Machine token only, no body: records the `zenml-server-url` (an absolute "
-    "http(s) URL, else 422; a trailing `/` is dropped) and `zenml-server-version` headers "
-    "and marks the workspace `available`.",
     responses=error_responses(BadRequest),
 )
 async def update_workspace_status(
@@ -83,6 +79,12 @@ async def update_workspace_status(
         str | None, Header(max_length=64, pattern=TEXT_PATTERN, description="Its version.")
     ] = None,
 ) -> WorkspaceStatus:
+    """Report a workspace server's status
+
+    Machine token only, no body: records the `zenml-server-url` (an absolute http(s) URL, else 422;
+    a trailing `/` is dropped) and `zenml-server-version` headers and marks the workspace
+    `available`.
+    """
     ws = await service.record_status(
         db, machine.workspace_id, zenml_server_url, zenml_server_version
     )
@@ -93,11 +95,6 @@ async def update_workspace_status(
 
 @router.get(
     "/users/authorize_server",
-    summary="Authorize a user on a workspace server",
-    description="Called by a workspace server with the *user's* Bearer (session, device "
-    "or API token, or a raw `ZENPROKEY_` key). Returns the user (with `email` for humans) "
-    "when they are a member of the workspace; 403 otherwise (saying nothing about the "
-    "workspace) or when it is deactivated (told to members only).",
     responses=error_responses(NotFound),
 )
 async def authorize_server(
@@ -107,15 +104,18 @@ async def authorize_server(
         str, Query(max_length=64, pattern=TEXT_PATTERN, description="The workspace id.")
     ],
 ) -> UserRead:
+    """Authorize a user on a workspace server
+
+    Called by a workspace server with the *user's* Bearer (session, device or API token, or a raw
+    `ZENPROKEY_` key). Returns the user (with `email` for humans) when they are a member of the
+    workspace; 403 otherwise (saying nothing about the workspace) or when it is deactivated (told to
+    members only).
+    """
     return await service.authorize_server(db, actor, server_id)
 
 
 @router.get(
     "/organizations/{organization_id}/entitlement/{feature}",
-    summary="Check an entitlement",
-    description="May the organization create one more `feature` (project, pipeline, "
-    "pipeline_run, model, …)? 200 when yes, 402 when a configured limit is reached. "
-    "For the organization's workspace servers and members.",
     operation_id="get_entitlement",
     responses=error_responses(NotFound, SubscriptionLimit),
 )
@@ -128,6 +128,12 @@ async def entitlement(
         str, Path(min_length=1, max_length=64, pattern=TEXT_PATTERN, description="A feature.")
     ],
 ) -> Entitlement:
+    """Check an entitlement
+
+    May the organization create one more `feature` (project, pipeline, pipeline_run, model, …)? 200
+    when yes, 402 when a configured limit is reached. For the organization's workspace servers and
+    members.
+    """
     limit, usage = await service.entitlement(db, settings, actor, organization_id, feature)
     return Entitlement(
         organization_id=organization_id, feature=feature, allowed=True, limit=limit, usage=usage
@@ -136,11 +142,13 @@ async def entitlement(
 
 @router.post(
     "/usage-event",
-    summary="Report a usage event",
-    description="Machine token only: adds `total` to the workspace's `usage_counts[feature]` "
-    "(atomically, never below zero).",
 )
 async def usage_event(db: DB, machine: WorkspaceMachine, body: UsageEvent) -> UsageCounts:
+    """Report a usage event
+
+    Machine token only: adds `total` to the workspace's `usage_counts[feature]` (atomically, never
+    below zero).
+    """
     count = await service.usage_event(
         db, machine, body.organization_id, body.metadata.workspace_id, body.feature, body.total
     )

@@ -27,22 +27,26 @@ class Ready(BaseModel):
 
 @router.get(
     "/health",
-    summary="Liveness",
-    description="The process is alive. Touches no database.",
 )
 async def health() -> Health:
+    """Liveness
+
+    The process is alive. Touches no database.
+    """
     return Health(status="ok", version=__version__)
 
 
 @router.get(
     "/ready",
     response_model=Ready,
-    summary="Readiness",
-    description="200 when the database answers and its schema is at the expected "
-    "migration head; 503 (with `Retry-After`) otherwise.",
     responses={503: {"model": Ready, "description": "Not ready."}},
 )
 async def ready(request: Request) -> JSONResponse:
+    """Readiness
+
+    200 when the database answers and its schema is at the expected migration head; 503 (with
+    `Retry-After`) otherwise.
+    """
     state = request.app.state
     database, migrations = "ok", "ok"
     try:

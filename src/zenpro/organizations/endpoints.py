@@ -34,9 +34,6 @@ router = routing.router(prefix="/organizations", tags=["organizations"])
 
 @router.get(
     "",
-    summary="List organizations",
-    description="The organizations the caller belongs to (superusers: all). Bare JSON "
-    "array; `X-Total-Count` and `Link` headers.",
 )
 async def list_organizations(
     db: DB,
@@ -52,6 +49,11 @@ async def list_organizations(
     ] = None,
     owner_id: Annotated[uuid.UUID | None, Query(description="Owner's user id.")] = None,
 ) -> list[OrganizationRead]:
+    """List organizations
+
+    The organizations the caller belongs to (superusers: all). Bare JSON array; `X-Total-Count` and
+    `Link` headers.
+    """
     stmt = service.list_stmt(access, name=name, owner_id=owner_id)
     items = await paging.fetch(db, stmt, Organization.created, Organization.id)
     return await service.to_read(db, items)
@@ -60,28 +62,30 @@ async def list_organizations(
 @router.post(
     "",
     status_code=201,
-    summary="Create an organization",
-    description="The caller becomes its owner and Organization Admin. Service accounts "
-    "cannot create organizations; `ZENPRO_MAX_OWNED_ORGANIZATIONS` caps how many one user "
-    "owns (402).",
     responses=error_responses(SubscriptionLimit, Conflict),
 )
 async def create_organization(
     db: DB, access: Authenticated, settings: AppSettings, body: OrganizationCreate
 ) -> OrganizationRead:
+    """Create an organization
+
+    The caller becomes its owner and Organization Admin. Service accounts cannot create
+    organizations; `ZENPRO_MAX_OWNED_ORGANIZATIONS` caps how many one user owns (402).
+    """
     org = await service.create(db, access, body, settings)
     return await service.one(db, org)
 
 
 @router.get(
     "/{organization_id}",
-    summary="Get an organization by id or name",
-    description="`organization_id` is the organization's id or its name, compared ignoring case "
-    "(URL-encode spaces: `/organizations/Data%20Science`). A name that looks like a UUID is "
-    "found by name when no organization has that id.",
 )
 async def get_organization(db: DB, scoped: OrgByIdOrName) -> OrganizationRead:
-    # organization_id (an id or a name) is read by the guard; declared so the OpenAPI lists it.
+    """Get an organization by id or name
+
+    `organization_id` is the organization's id or its name, compared ignoring case (URL-encode
+    spaces: `/organizations/Data%20Science`). A name that looks like a UUID is found by name when no
+    organization has that id.
+    """
     return await service.one(db, scoped.obj)
 
 
@@ -99,9 +103,6 @@ async def update_organization(
 
 @router.delete(
     "/{organization_id}",
-    summary="Delete an organization",
-    description="409 while it has workspaces that are not deleted, unless `force=true`. "
-    "Everything it holds is deleted with it.",
     responses=error_responses(Conflict),
 )
 async def delete_organization(
@@ -109,22 +110,29 @@ async def delete_organization(
     scoped: OrgDelete,
     force: Annotated[bool, Query(description="Delete even with live workspaces.")] = False,
 ) -> Empty:
+    """Delete an organization
+
+    409 while it has workspaces that are not deleted, unless `force=true`. Everything it holds is
+    deleted with it.
+    """
     await service.delete(db, scoped.obj, force)
     return Empty()
 
 
 @router.get(
     "/{organization_id}/members",
-    summary="List organization members",
-    description="Users and service accounts, teams, and pending invitations (in that "
-    "order), each with the organization-level roles it holds. `type` tells them apart. "
-    "Bare JSON array; `X-Total-Count` and `Link` headers.",
 )
 async def list_organization_members(
     db: DB,
     scoped: MemberRead,
     paging: Paged,
 ) -> list[MemberOut]:
+    """List organization members
+
+    Users and service accounts, teams, and pending invitations (in that order), each with the
+    organization-level roles it holds. `type` tells them apart. Bare JSON array; `X-Total-Count` and
+    `Link` headers.
+    """
     members, total = await service.members(db, scoped.obj, paging.params)
     paging.headers(total)
     return members
@@ -132,10 +140,6 @@ async def list_organization_members(
 
 @router.delete(
     "/{organization_id}/members",
-    summary="Remove a user from an organization",
-    description="Removes every role assignment of the user in the organization (organization, "
-    "workspace and project scope), their memberships in its teams and their shares in its "
-    "workspaces. The owner cannot be removed.",
     operation_id="remove_organization_member",
     responses=error_responses(Conflict),
 )
@@ -144,5 +148,11 @@ async def remove_member(
     scoped: MemberDelete,
     user_id: Annotated[uuid.UUID, Query(description="The user to remove.")],
 ) -> Empty:
+    """Remove a user from an organization
+
+    Removes every role assignment of the user in the organization (organization, workspace and
+    project scope), their memberships in its teams and their shares in its workspaces. The owner
+    cannot be removed.
+    """
     await service.remove_member(db, scoped.obj, user_id)
     return Empty()

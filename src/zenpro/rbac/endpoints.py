@@ -40,10 +40,6 @@ async def _workspace(db: DB, machine: MachinePrincipal) -> Workspace:
 @router.post(
     "/rbac/check_permissions",
     response_model=dict[str, bool],
-    summary="Check permissions (workspace servers)",
-    description="Machine token only, about the token's workspace. The body is a JSON array "
-    "of resource strings `[project_id:]type[/id]`; the answer has **every** requested string "
-    "as a key. A malformed string → 422 naming it.",
     operation_id="rbac_check_permissions",
     openapi_extra={
         "requestBody": {
@@ -62,6 +58,12 @@ async def check_permissions(
     action: Annotated[res.Action, Query(max_length=32, description="The action to check.")],
     resources: Annotated[list[res.ResourceString], Body(max_length=service.MAX_RESOURCES)],
 ) -> JSONResponse:
+    """Check permissions (workspace servers)
+
+    Machine token only, about the token's workspace. The body is a JSON array of resource strings
+    `[project_id:]type[/id]`; the answer has **every** requested string as a key. A malformed string
+    → 422 naming it.
+    """
     ws = machine.workspace_id
     answer = await service.check_permissions(Loading(db), ws, user_id, action, resources)
     return JSONResponse(answer)  # a plain dict of bools: no response-model validation needed
@@ -69,9 +71,6 @@ async def check_permissions(
 
 @router.get(
     "/rbac/allowed_resource_ids",
-    summary="Resource ids a user may access (workspace servers)",
-    description="`full_access` when a workspace- or project-scope grant covers the type; "
-    "otherwise the ids shared with the user.",
     operation_id="rbac_allowed_resource_ids",
 )
 async def allowed_resource_ids(
@@ -83,27 +82,31 @@ async def allowed_resource_ids(
     ],
     action: Annotated[res.Action, Query(max_length=32, description="The action.")],
 ) -> AllowedIds:
+    """Resource ids a user may access (workspace servers)
+
+    `full_access` when a workspace- or project-scope grant covers the type; otherwise the ids shared
+    with the user.
+    """
     ws = machine.workspace_id
     return await service.allowed_resource_ids(Loading(db), ws, user_id, resource, action)
 
 
 @router.post(
     "/rbac/resource_members",
-    summary="Share a resource (workspace servers)",
-    description="Sets the complete set of actions a user or team holds on one resource of "
-    "this workspace (empty = unshare). A share makes the user a member of the workspace.",
     responses=error_responses(NotFound),
 )
 async def rbac_resource_members(db: DB, machine: WorkspaceMachine, body: ResourceMembers) -> Empty:
+    """Share a resource (workspace servers)
+
+    Sets the complete set of actions a user or team holds on one resource of this workspace (empty =
+    unshare). A share makes the user a member of the workspace.
+    """
     await service.set_resource_members(db, await _workspace(db, machine), body)
     return Empty()
 
 
 @router.delete(
     "/rbac/resources",
-    summary="Forget deleted resources (workspace servers)",
-    description="Drops shares of the given resources (and project-scope grants of a deleted "
-    "project).",
 )
 async def rbac_delete_resources(
     db: DB,
@@ -113,19 +116,16 @@ async def rbac_delete_resources(
         Query(min_length=1, max_length=MAX_FORGET, description="Repeatable."),
     ],
 ) -> Empty:
+    """Forget deleted resources (workspace servers)
+
+    Drops shares of the given resources (and project-scope grants of a deleted project).
+    """
     await service.forget_resources(db, machine.workspace_id, resources)
     return Empty()
 
 
 @router.get(
     "/permissions",
-    summary="My permissions",
-    description="With `workspace_id`: every `resource` is a workspace resource string and "
-    "`action` (if given) a workspace action; otherwise `organization_id` is needed (404 "
-    "without), every `resource` is a control-plane type (organization, workspace, team, "
-    "member, role, service_account, billing) and `action` one of create, read, update, "
-    "delete (422 otherwise: the schema admits both kinds, the parameters choose one). With "
-    "`action`: one answer per resource; without: the allowed actions per resource.",
     responses=error_responses(NotFound),
 )
 async def get_my_permissions(
@@ -144,6 +144,15 @@ async def get_my_permissions(
         res.Action | None, Query(max_length=32, description="Only this action.")
     ] = None,
 ) -> list[PermissionAnswer]:
+    """My permissions
+
+    With `workspace_id`: every `resource` is a workspace resource string and `action` (if given) a
+    workspace action; otherwise `organization_id` is needed (404 without), every `resource` is a
+    control-plane type (organization, workspace, team, member, role, service_account, billing) and
+    `action` one of create, read, update, delete (422 otherwise: the schema admits both kinds, the
+    parameters choose one). With `action`: one answer per resource; without: the allowed actions per
+    resource.
+    """
     grants = access.grants
     if workspace_id is not None:
         ws = await db.get(Workspace, workspace_id)

@@ -52,12 +52,14 @@ def _subject(
 @router.post(
     "/roles",
     status_code=201,
-    summary="Create a custom role",
-    description="An organization-scoped role at one level with explicit permission pairs. "
-    "Types and actions must be valid for the level (422 names the bad value).",
     responses=error_responses(NotFound, Conflict),
 )
 async def create_role(db: DB, access: Authenticated, body: RoleCreate) -> RoleRead:
+    """Create a custom role
+
+    An organization-scoped role at one level with explicit permission pairs. Types and actions must
+    be valid for the level (422 names the bad value).
+    """
     role = await service.create_role(db, access, body)
     return await service.one(db, role)
 
@@ -74,21 +76,21 @@ async def get_role(db: DB, access: Authenticated, role_id: uuid.UUID) -> RoleRea
 
 @router.patch(
     "/roles/{role_id}",
-    summary="Update a custom role",
-    description="System roles are read-only (403). New permissions take effect on the next check.",
     responses=error_responses(NotFound, Conflict),
 )
 async def update_role(
     db: DB, access: Authenticated, role_id: uuid.UUID, body: RoleUpdate
 ) -> RoleRead:
+    """Update a custom role
+
+    System roles are read-only (403). New permissions take effect on the next check.
+    """
     role = await service.update_role(db, access, role_id, body)
     return await service.one(db, role)
 
 
 @router.delete(
     "/roles/{role_id}",
-    summary="Delete a custom role",
-    description="409 while assigned, unless `force=true` (which removes its assignments).",
     responses=error_responses(NotFound, Conflict),
 )
 async def delete_role(
@@ -97,16 +99,16 @@ async def delete_role(
     role_id: uuid.UUID,
     force: Annotated[bool, Query(description="Delete even when assigned.")] = False,
 ) -> Empty:
+    """Delete a custom role
+
+    409 while assigned, unless `force=true` (which removes its assignments).
+    """
     await service.delete_role(db, access, role_id, force)
     return Empty()
 
 
 @router.get(
     "/organizations/{organization_id}/roles",
-    summary="List roles usable in an organization",
-    description="System roles, as this organization's own instances (an `id` of their "
-    "own and `organization_id` set: that id alone names the role *and* the organization "
-    "in `POST /roles/{id}/assignments`), plus the organization's custom roles.",
     responses=error_responses(NotFound),
 )
 async def list_organization_roles(
@@ -124,6 +126,12 @@ async def list_organization_roles(
         ),
     ] = None,
 ) -> list[RoleRead]:
+    """List roles usable in an organization
+
+    System roles, as this organization's own instances (an `id` of their own and `organization_id`
+    set: that id alone names the role *and* the organization in `POST /roles/{id}/assignments`),
+    plus the organization's custom roles.
+    """
     stmt = service.org_roles(access, organization_id, level, name)
     roles = await paging.fetch(db, stmt, Role.created, Role.id)
     return await service.read_roles(db, roles, organization_id)
@@ -131,8 +139,6 @@ async def list_organization_roles(
 
 @router.get(
     "/roles/{role_id}/assignments",
-    summary="List a role's assignments",
-    description="Only assignments in organizations where you may read members.",
     responses=error_responses(NotFound),
 )
 async def list_role_assignments(
@@ -146,6 +152,10 @@ async def list_role_assignments(
     user_id: UserQ = None,
     team_id: TeamQ = None,
 ) -> list[AssignmentRead]:
+    """List a role's assignments
+
+    Only assignments in organizations where you may read members.
+    """
     named = await service.named_role(db, access, role_id)
     role = named.role
     stmt = assignments_stmt(
@@ -191,16 +201,17 @@ AssignmentTarget = Annotated[tuple[Role, Scope, service.Subject], Depends(_assig
 @router.post(
     "/roles/{role_id}/assignments",
     status_code=201,
-    summary="Assign a role",
-    description="Exactly one of `user_id`, `team_id`, `invitation_id` (422 otherwise); "
-    "`workspace_id` and `project_id` as the role's level requires, and an `organization_id` "
-    "that agrees with the role and the workspace (409 otherwise, as on duplicates). You may "
-    "only grant what you hold yourself.",
     responses=error_responses(NotFound, Conflict),
 )
 async def create_role_assignment(
     db: DB, access: Authenticated, target: AssignmentTarget
 ) -> AssignmentRead:
+    """Assign a role
+
+    Exactly one of `user_id`, `team_id`, `invitation_id` (422 otherwise); `workspace_id` and
+    `project_id` as the role's level requires, and an `organization_id` that agrees with the role
+    and the workspace (409 otherwise, as on duplicates). You may only grant what you hold yourself.
+    """
     role, scope, subject = target
     assignment = await service.assign(db, access, role, scope, subject)
     (read,) = await service.read_assignments(db, role, [assignment])
@@ -209,12 +220,14 @@ async def create_role_assignment(
 
 @router.delete(
     "/roles/{role_id}/assignments",
-    summary="Revoke a role assignment",
-    description="Same parameters as creating it: Exactly one of `user_id`, `team_id`, "
-    "`invitation_id` (422 otherwise). Takes effect on the very next check.",
     responses=error_responses(NotFound, Conflict),
 )
 async def delete_role_assignment(db: DB, access: Authenticated, target: AssignmentTarget) -> Empty:
+    """Revoke a role assignment
+
+    Same parameters as creating it: Exactly one of `user_id`, `team_id`, `invitation_id` (422
+    otherwise). Takes effect on the very next check.
+    """
     role, scope, subject = target
     await service.unassign(db, access, role, scope, subject)
     return Empty()

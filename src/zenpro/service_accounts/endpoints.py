@@ -63,8 +63,8 @@ def _org(scoped: Scoped[Organization]) -> uuid.UUID:
 
 @router.get(
     "",
-    response_model=list[ServiceAccountRead],
     summary="List service accounts",
+    response_model=list[ServiceAccountRead],
 )
 async def list_service_accounts(db: DB, scoped: Reader) -> list[User]:
     return await service.list_in(db, _org(scoped))
@@ -86,10 +86,12 @@ async def create_service_account(db: DB, scoped: Creator, body: ServiceAccountCr
 @router.get(
     SA,
     response_model=ServiceAccountRead,
-    summary="Get a service account",
-    description="By id or name.",
 )
 async def get_service_account(db: DB, scoped: Reader, sa_id_or_username: ServiceAccountRef) -> User:
+    """Get a service account
+
+    By id or name.
+    """
     return await service.find(db, _org(scoped), sa_id_or_username)
 
 
@@ -110,21 +112,23 @@ async def update_service_account(
 
 @router.delete(
     SA,
-    summary="Delete a service account",
-    description="Deletes it with its keys, tokens and role assignments.",
     responses=error_responses(Conflict),
 )
 async def delete_service_account(
     db: DB, scoped: Deleter, sa_id_or_username: ServiceAccountRef
 ) -> Empty:
+    """Delete a service account
+
+    Deletes it with its keys, tokens and role assignments.
+    """
     await service.delete(db, await service.find(db, _org(scoped), sa_id_or_username))
     return Empty()
 
 
 @router.get(
     SA + "/api_keys",
-    response_model=list[APIKeyRead],
     summary="List a service account's API keys",
+    response_model=list[APIKeyRead],
 )
 async def list_service_account_api_keys(
     db: DB, scoped: Reader, sa_id_or_username: ServiceAccountRef
@@ -136,16 +140,17 @@ async def list_service_account_api_keys(
 @router.post(
     SA + "/api_keys",
     status_code=201,
-    summary="Create an API key for a service account",
-    description="Returns the `ZENPROKEY_` secret once, in `key`. The caller must hold "
-    "everything the service account holds (its roles at every scope): a key acts with all "
-    "of it. A key created through a delegated credential (device, API token or key) ends "
-    "with that credential and expires no later.",
     responses=error_responses(BadRequest),
 )
 async def create_service_account_api_key(
     db: DB, scoped: Updater, sa_id_or_username: ServiceAccountRef, body: APIKeyCreate
 ) -> APIKeyWithSecret:
+    """Create an API key for a service account
+
+    Returns the `ZENPROKEY_` secret once, in `key`. The caller must hold everything the service
+    account holds (its roles at every scope): a key acts with all of it. A key created through a
+    delegated credential (device, API token or key) ends with that credential and expires no later.
+    """
     sa = await service.find(db, _org(scoped), sa_id_or_username)
     await service.require_may_act_for(db, scoped.access, sa)
     new = await keys.create_key(db, sa.id, body, keys.Source.of(scoped.access.principal))
@@ -154,8 +159,8 @@ async def create_service_account_api_key(
 
 @router.patch(
     KEY,
-    response_model=APIKeyRead,
     summary="Update a service account's API key",
+    response_model=APIKeyRead,
     responses=error_responses(BadRequest),
 )
 async def update_service_account_api_key(
@@ -185,8 +190,6 @@ async def delete_service_account_api_key(
 
 @router.post(
     KEY + "/rotate",
-    summary="Rotate a service account's API key",
-    description="A new secret, shown once; the old one keeps working for `retain_period_minutes`.",
     responses=error_responses(BadRequest),
 )
 async def rotate_service_account_api_key(
@@ -196,6 +199,10 @@ async def rotate_service_account_api_key(
     key_id: uuid.UUID,
     body: Annotated[APIKeyRotate | None, Body()] = None,
 ) -> APIKeyWithSecret:
+    """Rotate a service account's API key
+
+    A new secret, shown once; the old one keeps working for `retain_period_minutes`.
+    """
     sa = await service.find(db, _org(scoped), sa_id_or_username)
     await service.require_may_act_for(db, scoped.access, sa)
     new = await keys.rotate_key(db, sa.id, key_id, body or APIKeyRotate())

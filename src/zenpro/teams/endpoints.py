@@ -36,8 +36,8 @@ def _exactly_one(user_id: uuid.UUID | None, invitation_id: uuid.UUID | None) -> 
 
 @router.post(
     "/teams",
-    status_code=201,
     summary="Create a team",
+    status_code=201,
     responses=error_responses(NotFound, Conflict),
 )
 async def create_team(db: DB, access: Authenticated, body: TeamCreate) -> TeamOut:
@@ -47,15 +47,17 @@ async def create_team(db: DB, access: Authenticated, body: TeamCreate) -> TeamOu
 
 @router.get(
     "/organizations/{organization_id}/teams",
-    summary="List an organization's teams",
-    description="All of them for roles that read teams; otherwise the caller's own teams. "
-    "Bare JSON array; `X-Total-Count` and `Link` headers.",
 )
 async def list_organization_teams(
     db: DB,
     scoped: OrgRead,
     paging: Paged,
 ) -> list[TeamOut]:
+    """List an organization's teams
+
+    All of them for roles that read teams; otherwise the caller's own teams. Bare JSON array;
+    `X-Total-Count` and `Link` headers.
+    """
     org = scoped.obj
     sees_all = scoped.access.grants.org_allows(org.id, "team", "read")
     stmt = repo.list_stmt(org.id, None if sees_all else scoped.access.user_id)
@@ -83,20 +85,24 @@ async def update_team(db: DB, scoped: TeamUpdate, body: TeamUpdateBody) -> TeamO
 
 @router.delete(
     "/teams/{team_id}",
-    summary="Delete a team",
-    description="Its memberships and role assignments go with it.",
 )
 async def delete_team(db: DB, scoped: TeamDelete) -> Empty:
+    """Delete a team
+
+    Its memberships and role assignments go with it.
+    """
     await service.delete(db, scoped.obj)
     return Empty()
 
 
 @router.get(
     "/teams/{team_id}/members",
-    summary="List a team's members",
-    description="Users and pending invitations. Bare JSON array.",
 )
 async def list_team_members(db: DB, scoped: TeamRead, paging: Paged) -> list[TeamMemberRead]:
+    """List a team's members
+
+    Users and pending invitations. Bare JSON array.
+    """
     members, total = await service.members(db, scoped.obj, paging.params)
     paging.headers(total)
     return members
@@ -104,9 +110,6 @@ async def list_team_members(db: DB, scoped: TeamRead, paging: Paged) -> list[Tea
 
 @router.post(
     "/teams/{team_id}/members",
-    summary="Add a team member",
-    description="Exactly one of `user_id` (someone already in the organization) and "
-    "`invitation_id` (a pending invitation of the organization); 409 if already a member.",
     responses=error_responses(Conflict),
 )
 async def add_team_member(
@@ -115,6 +118,11 @@ async def add_team_member(
     user_id: UserIdQuery = None,
     invitation_id: InvitationIdQuery = None,
 ) -> Empty:
+    """Add a team member
+
+    Exactly one of `user_id` (someone already in the organization) and `invitation_id` (a pending
+    invitation of the organization); 409 if already a member.
+    """
     _exactly_one(user_id, invitation_id)
     await service.add_member(db, scoped.access, scoped.obj, user_id, invitation_id)
     return Empty()
@@ -122,8 +130,6 @@ async def add_team_member(
 
 @router.delete(
     "/teams/{team_id}/members",
-    summary="Remove a team member",
-    description="Exactly one of `user_id` and `invitation_id`.",
 )
 async def remove_team_member(
     db: DB,
@@ -131,6 +137,10 @@ async def remove_team_member(
     user_id: UserIdQuery = None,
     invitation_id: InvitationIdQuery = None,
 ) -> Empty:
+    """Remove a team member
+
+    Exactly one of `user_id` and `invitation_id`.
+    """
     _exactly_one(user_id, invitation_id)
     await service.remove_member(db, scoped.obj, user_id, invitation_id)
     return Empty()

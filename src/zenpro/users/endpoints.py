@@ -27,9 +27,6 @@ HiddenQuery = partial(Query, include_in_schema=False)
 @router.get(
     "",
     response_model=list[UserRead],
-    summary="List users",
-    description="Superusers see every user; others see the users who share an "
-    "organization with them. Bare JSON array; `X-Total-Count` and `Link` headers.",
 )
 async def list_users(
     db: DB,
@@ -46,6 +43,11 @@ async def list_users(
     ] = None,
     is_service_account: Annotated[bool | None, Query(description="Only (non) SAs.")] = None,
 ) -> list[User]:
+    """List users
+
+    Superusers see every user; others see the users who share an organization with them. Bare JSON
+    array; `X-Total-Count` and `Link` headers.
+    """
     stmt = service.list_users(
         actor, email=email, username=username, name=name, is_service_account=is_service_account
     )
@@ -57,11 +59,6 @@ async def list_users(
     "",
     response_model=UserRead,
     status_code=201,
-    summary="Create a user",
-    description="Superuser only, except the very first user ever, who becomes superuser. "
-    "For compatibility, a request without a body may give the fields as query parameters "
-    "instead (`username`, `password`, `email`, `is_superuser`; 400 when they do not make a "
-    "user); this document describes the JSON form only.",
     responses=error_responses(NotAuthenticated, BadRequest, Conflict),
     # The JSON form is the documented one: FastAPI would publish the body as optional
     # (it is, for the query form) and nullable, which only the query form makes valid.
@@ -77,6 +74,13 @@ async def create_user(
     email: Annotated[str | None, HiddenQuery(max_length=320)] = None,
     is_superuser: Annotated[bool | None, HiddenQuery()] = None,
 ) -> User:
+    """Create a user
+
+    Superuser only, except the very first user ever, who becomes superuser. For compatibility, a
+    request without a body may give the fields as query parameters instead (`username`, `password`,
+    `email`, `is_superuser`; 400 when they do not make a user); this document describes the JSON
+    form only.
+    """
     given: UserCreate | None = body
     if given is None:
         params = {"username": username, "password": password, "email": email}
@@ -94,8 +98,8 @@ async def create_user(
 
 @router.get(
     "/me",
-    response_model=UserRead,
     summary="The current user",
+    response_model=UserRead,
 )
 async def get_current_user(db: DB, actor: CurrentUser) -> Response:
     # Pre-serialized: the hot path skips the ORM → model → dict round trip on a cache hit.
@@ -105,20 +109,22 @@ async def get_current_user(db: DB, actor: CurrentUser) -> Response:
 @router.patch(
     "/me",
     response_model=UserRead,
-    summary="Update the current user",
-    description="Profile fields; a new `password` needs `old_password` (422 without it; "
-    "403 when it is not the current password).",
     operation_id="update_current_user",
     responses=error_responses(Conflict),
 )
 async def update_me(db: DB, actor: CurrentUser, body: UserUpdateMe) -> User:
+    """Update the current user
+
+    Profile fields; a new `password` needs `old_password` (422 without it; 403 when it is not the
+    current password).
+    """
     return await service.update_me(db, actor, body)
 
 
 @router.get(
     "/{user_id}",
-    response_model=UserRead,
     summary="Get a user",
+    response_model=UserRead,
     responses=error_responses(NotFound),
 )
 async def get_user(db: DB, actor: CurrentUser, user_id: uuid.UUID) -> User:
@@ -128,12 +134,14 @@ async def get_user(db: DB, actor: CurrentUser, user_id: uuid.UUID) -> User:
 @router.patch(
     "/{user_id}",
     response_model=UserRead,
-    summary="Update a user (superuser)",
-    description="A password set here expires at once (`password_expired`); deactivating "
-    "a user ends all their sessions immediately.",
     responses=error_responses(NotFound, BadRequest, Conflict),
 )
 async def update_user(db: DB, actor: Superuser, user_id: uuid.UUID, body: UserUpdateAdmin) -> User:
+    """Update a user (superuser)
+
+    A password set here expires at once (`password_expired`); deactivating a user ends all their
+    sessions immediately.
+    """
     return await service.update_user(db, actor, user_id, body)
 
 

@@ -113,7 +113,6 @@ async def create_workspace(
 
 
 async def get_workspace(db: DB, scoped: WsByIdOrName) -> WorkspaceRead:
-    # workspace_id (an id or a name) is read by the guard; declared so the OpenAPI lists it.
     return await service.one(db, scoped.obj)
 
 
