@@ -16,7 +16,9 @@ from fastapi.staticfiles import StaticFiles
 
 from zenpro import routing
 from zenpro.authz.guards import Public
+from zenpro.kit.prefix import API_PREFIX
 from zenpro.kit.request_limits import MAX_HEADER_BYTES, MAX_TARGET_BYTES
+from zenpro.kit.schemas import TEXT_RULE
 
 ASSETS = Path(fastapi_offline.__file__).parent / "static"
 ASSETS_URL = "/docs-assets"
@@ -109,6 +111,35 @@ OAUTH2 = {
 }
 
 
+DESCRIPTION = f"""
+zenpro is an open, self-hosted server for the **ZenML Pro management API**: organizations,
+workspaces (formerly *tenants*), users, teams, invitations, roles and permission checks.
+
+**Base URL.** Every path below is served at the root and, identically, under
+`{API_PREFIX}`, the base URL self-hosted ZenML Pro documents (`https://<host>{API_PREFIX}`):
+`{API_PREFIX}/users/me` is `/users/me`, with the same sessions, rate-limit budgets, caches and
+answers. `{API_PREFIX}` is an alias of every path; this document lists each path once, at the
+root.
+
+**Authentication.** Every endpoint takes `Authorization: Bearer <token>` (a session token, an
+API token, a `ZENPROKEY_` key or a workspace machine token). In a browser, sign in at
+[/login](/login): the session cookie then authenticates "Try it out" on this page.
+
+**Errors** are JSON: `{{"detail": [ExceptionName, message], "code": …}}` (the shape the ZenML
+client decodes); 422 is FastAPI's validation list. Lists are bare JSON arrays paged with
+`offset`/`limit`, with `X-Total-Count` and `Link` headers.
+
+**Text** values (body, query, path, header, form): {TEXT_RULE} Each string's schema says
+so (a pattern, a format or an enum); rules across parameters that OpenAPI cannot state are
+in the operation's description.
+
+**Limits.** A request target (path and query string) over {MAX_TARGET_BYTES} bytes is refused
+with 414, request headers over {MAX_HEADER_BYTES} bytes (names and values together) with 431,
+a body over the configured cap with 413; a method a path does not support with 405 and an
+`Allow` header listing every method it does.
+"""
+
+
 def _not_null(schema: dict[str, Any]) -> None:
     """A parameter is absent or a string on the wire, never null: FastAPI publishes an
     optional ``X | None`` parameter as ``anyOf: [X, null]``; keep ``X``."""
@@ -152,6 +183,7 @@ def _document_errors(app: FastAPI) -> None:
 
 
 def install(app: FastAPI) -> None:
+    """The assets of the pages (``router`` is in ``zenpro.routes``) and the document's
+    additions."""
     app.mount(ASSETS_URL, StaticFiles(directory=ASSETS), name="docs-assets")
-    app.include_router(router)
     _document_errors(app)
