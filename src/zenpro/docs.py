@@ -41,33 +41,33 @@ def _with_csp(page: HTMLResponse) -> HTMLResponse:
     return page
 
 
+def _page(app: FastAPI, kind: str, script: str) -> dict[str, Any]:
+    """What both pages are given: the document, a title, local script and favicon."""
+    return {
+        "openapi_url": app.openapi_url or "/openapi.json",
+        "title": f"{app.title} - API",
+        f"{kind}_js_url": f"{ASSETS_URL}/{script}",
+        f"{kind}_favicon_url": f"{ASSETS_URL}/favicon.png",
+    }
+
+
 @router.get("/docs", summary="Swagger UI")
 async def docs_swagger(request: Request) -> HTMLResponse:
     app: FastAPI = request.app
-    return _with_csp(
-        get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json",
-            title=f"{app.title} - API",
-            swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
-            swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
-            swagger_favicon_url=f"{ASSETS_URL}/favicon.png",
-            swagger_ui_parameters=app.swagger_ui_parameters,
-        )
+    page = get_swagger_ui_html(
+        **_page(app, "swagger", "swagger-ui-bundle.js"),
+        swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
+        swagger_ui_parameters=app.swagger_ui_parameters,
     )
+    return _with_csp(page)
 
 
 @router.get("/redoc", summary="ReDoc")
 async def docs_redoc(request: Request) -> HTMLResponse:
-    app: FastAPI = request.app
-    return _with_csp(
-        get_redoc_html(
-            openapi_url=app.openapi_url or "/openapi.json",
-            title=f"{app.title} - API",
-            redoc_js_url=f"{ASSETS_URL}/redoc.standalone.js",
-            redoc_favicon_url=f"{ASSETS_URL}/favicon.png",
-            with_google_fonts=False,
-        )
+    page = get_redoc_html(
+        **_page(request.app, "redoc", "redoc.standalone.js"), with_google_fonts=False
     )
+    return _with_csp(page)
 
 
 BAD_BODY = {

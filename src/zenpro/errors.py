@@ -15,11 +15,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 
 class ZenproError(Exception):
-    """Base of every error a client can cause."""
+    """Base of every error a client can cause. A subclass names its HTTP status, the
+    exception name the ZenML client decodes (``wire``) and a stable ``code``:
+    ``class NotFound(ZenproError, status=404, wire="KeyError", code="not_found")``."""
 
     status_code: ClassVar[int] = 400
     wire_name: ClassVar[str] = "ValueError"
     code: ClassVar[str] = "bad_request"
+
+    def __init_subclass__(
+        cls, *, status: int | None = None, wire: str | None = None, code: str | None = None
+    ) -> None:
+        super().__init_subclass__()
+        cls.status_code = status or cls.status_code
+        cls.wire_name = wire or cls.wire_name
+        cls.code = code or cls.code
 
     def __init__(self, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
@@ -34,62 +44,49 @@ class BadRequest(ZenproError):
     pass
 
 
-class NotAuthenticated(ZenproError):
-    status_code = 401
-    wire_name = "CredentialsNotValid"
-    code = "not_authenticated"
-
+class NotAuthenticated(
+    ZenproError, status=401, wire="CredentialsNotValid", code="not_authenticated"
+):
     def __init__(self, message: str = "Not authenticated: log in or send a valid Bearer token"):
         super().__init__(message, {"WWW-Authenticate": "Bearer"})
 
 
-class SubscriptionLimit(ZenproError):
-    status_code = 402
-    wire_name = "SubscriptionUpgradeRequiredError"
-    code = "limit_reached"
+class SubscriptionLimit(
+    ZenproError, status=402, wire="SubscriptionUpgradeRequiredError", code="limit_reached"
+):
+    pass
 
 
-class Forbidden(ZenproError):
-    status_code = 403
-    wire_name = "IllegalOperationError"
-    code = "forbidden"
+class Forbidden(ZenproError, status=403, wire="IllegalOperationError", code="forbidden"):
+    pass
 
 
-class NotFound(ZenproError):
-    status_code = 404
-    wire_name = "KeyError"
-    code = "not_found"
+class NotFound(ZenproError, status=404, wire="KeyError", code="not_found"):
+    pass
 
 
-class Conflict(ZenproError):
-    status_code = 409
-    wire_name = "EntityExistsError"
-    code = "conflict"
+class Conflict(ZenproError, status=409, wire="EntityExistsError", code="conflict"):
+    pass
 
 
-class Gone(ZenproError):
-    status_code = 410
-    wire_name = "KeyError"
-    code = "gone"
+class Gone(ZenproError, status=410, wire="KeyError", code="gone"):
+    pass
 
 
-class PayloadTooLarge(ZenproError):
-    status_code = 413
-    code = "payload_too_large"
+class _Plain(ZenproError):
+    """Errors whose ``detail`` is the message alone (no ZenML exception name)."""
 
     def body(self) -> dict[str, Any]:
         return {"detail": self.message, "code": self.code}
 
 
-class Unavailable(ZenproError):
-    status_code = 503
-    code = "unavailable"
+class PayloadTooLarge(_Plain, status=413, code="payload_too_large"):
+    pass
 
+
+class Unavailable(_Plain, status=503, code="unavailable"):
     def __init__(self, message: str, retry_after: int = 2) -> None:
         super().__init__(message, {"Retry-After": str(retry_after)})
-
-    def body(self) -> dict[str, Any]:
-        return {"detail": self.message, "code": self.code}
 
 
 def invalid_query(param: str, message: str) -> RequestValidationError:

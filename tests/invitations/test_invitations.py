@@ -59,9 +59,8 @@ async def test_accept_moves_roles_and_teams(
     ras = list(await db.scalars(select(RoleAssignment).where(RoleAssignment.user_id == bob_id)))
     await db.commit()
     assert [ra.role_id for ra in ras] == [MANAGER]
-    assert ras[0].scope_key == RoleAssignment.make_scope_key(
-        MANAGER, organization_id=uuid.UUID(org["id"]), user_id=bob_id
-    )
+    want = RoleAssignment.grant(MANAGER, organization_id=uuid.UUID(org["id"]), user_id=bob_id)
+    assert ras[0].scope_key == want.scope_key
     # Manager may now create workspaces; the invitation is spent.
     await create_ws_via_api(client, bob_h, org["id"], "bobs")
     r = await client.post(f"/invitations/{inv['id']}/accept", headers=bob_h)

@@ -62,12 +62,8 @@ async def _grant_behind_its_back(db: AsyncSession, world: World) -> None:
     """A write through the ORM (bumps the epoch in its transaction), as another instance
     would make it; this instance's own caches are not told directly."""
     db.add(
-        RoleAssignment(
-            role_id=VIEWER,
-            user_id=world.bob.id,
-            organization_id=world.org_id,
-            workspace_id=world.ws_id,
-            scope_key=f"test:{world.bob.id}",
+        RoleAssignment.grant(
+            VIEWER, organization_id=world.org_id, user_id=world.bob.id, workspace_id=world.ws_id
         )
     )
     db.info.pop("cache", None)

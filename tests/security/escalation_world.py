@@ -196,25 +196,15 @@ class _Builder:
         project: uuid.UUID | None = None,
     ) -> None:
         uid = user.id if user else None
-        key = RoleAssignment.make_scope_key(
-            role,
-            organization_id=org,
-            user_id=uid,
-            team_id=team,
-            invitation_id=inv,
-            workspace_id=ws,
-            project_id=project,
-        )
         self.db.add(
-            RoleAssignment(
-                role_id=role,
+            RoleAssignment.grant(
+                role,
+                organization_id=org,
                 user_id=uid,
                 team_id=team,
                 invitation_id=inv,
-                organization_id=org,
                 workspace_id=ws,
                 project_id=project,
-                scope_key=key,
             )
         )
         if user is not None and user.home is None:

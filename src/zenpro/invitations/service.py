@@ -118,16 +118,7 @@ async def create(
     db.add(inv)
     await db.flush()
     role_id = role.id
-    db.add(
-        RoleAssignment(
-            role_id=role_id,
-            invitation_id=inv.id,
-            organization_id=org.id,
-            scope_key=RoleAssignment.make_scope_key(
-                role_id, organization_id=org.id, invitation_id=inv.id
-            ),
-        )
-    )
+    db.add(RoleAssignment.grant(role_id, organization_id=org.id, invitation_id=inv.id))
     await db.flush()
     return inv
 
@@ -178,13 +169,13 @@ async def accept(db: AsyncSession, access: Access, inv_id: uuid.UUID) -> Invitat
     if not await repo.mark_accepted(db, inv.id, uid):
         raise Conflict("This invitation has already been accepted")
     for ra in await repo.carried_assignments(db, inv.id):
-        key = RoleAssignment.make_scope_key(
+        key = RoleAssignment.grant(
             ra.role_id,
             organization_id=ra.organization_id,
             user_id=uid,
             workspace_id=ra.workspace_id,
             project_id=ra.project_id,
-        )
+        ).scope_key
         if await repo.scope_key_exists(db, key):
             await db.delete(ra)  # they already hold it
         else:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Path
+from fastapi import Path, Query
 
 from zenpro.kit.schemas import NAME_MAX, TEXT_PATTERN
 
@@ -27,3 +27,11 @@ OrganizationRef = Annotated[str, ref("The organization's id or name.")]
 WorkspaceRef = Annotated[str, ref("The workspace's id or name.")]
 TeamRef = Annotated[str, ref("The team's id.")]
 ServiceAccountRef = Annotated[str, ref("The service account's id or username.", 255)]
+
+
+def name_query(description: str = "Name, compared ignoring case (not trimmed).") -> Any:
+    """A query parameter that filters by a display name (at most ``NAME_MAX`` characters)."""
+    return Query(max_length=NAME_MAX, pattern=TEXT_PATTERN, description=description)
+
+
+NameQuery = Annotated[str | None, name_query()]

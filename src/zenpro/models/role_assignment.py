@@ -14,8 +14,9 @@ class RoleAssignment(IdMixin, Base):
 
     ``scope_key`` makes "no duplicate assignment" a constraint: it spells the organization,
     role, subject and scope, so two equal assignments collide on the unique index whatever
-    the NULLs. Always build it with ``make_scope_key`` (organization_id is required: system
-    roles are shared by every organization).
+    the NULLs. Always build an assignment with ``grant``, which spells the key
+    (``spell_scope``; organization_id is required: system roles are shared by every
+    organization).
     """
 
     __tablename__ = "role_assignments"
@@ -51,8 +52,9 @@ class RoleAssignment(IdMixin, Base):
         Index("ix_role_assignments_role_id", "role_id"),
     )
 
-    @staticmethod
-    def make_scope_key(
+    @classmethod
+    def grant(
+        cls,
         role_id: uuid.UUID,
         *,
         organization_id: uuid.UUID,
@@ -61,16 +63,32 @@ class RoleAssignment(IdMixin, Base):
         invitation_id: uuid.UUID | None = None,
         workspace_id: uuid.UUID | None = None,
         project_id: uuid.UUID | None = None,
-    ) -> str:
+    ) -> RoleAssignment:
+        """A new assignment with its ``scope_key`` (the one way to make one; ``.scope_key``
+        of an unsaved one is the key to look an assignment up by)."""
+        row = cls(
+            role_id=role_id,
+            organization_id=organization_id,
+            user_id=user_id,
+            team_id=team_id,
+            invitation_id=invitation_id,
+            workspace_id=workspace_id,
+            project_id=project_id,
+        )
+        row.scope_key = row.spell_scope()
+        return row
+
+    def spell_scope(self) -> str:
+        """``organization:role:subject:workspace:project`` (``-`` where there is none)."""
         subject = (
-            f"u{user_id.hex}"
-            if user_id
-            else f"t{team_id.hex}"
-            if team_id
-            else f"i{invitation_id.hex}"
-            if invitation_id
+            f"u{self.user_id.hex}"
+            if self.user_id
+            else f"t{self.team_id.hex}"
+            if self.team_id
+            else f"i{self.invitation_id.hex}"
+            if self.invitation_id
             else ""
         )
-        ws = workspace_id.hex if workspace_id else "-"
-        proj = project_id.hex if project_id else "-"
-        return f"{organization_id.hex}:{role_id.hex}:{subject}:{ws}:{proj}"
+        ws = self.workspace_id.hex if self.workspace_id else "-"
+        proj = self.project_id.hex if self.project_id else "-"
+        return f"{self.organization_id.hex}:{self.role_id.hex}:{subject}:{ws}:{proj}"

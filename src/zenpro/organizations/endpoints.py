@@ -16,7 +16,8 @@ from zenpro.errors import (
     error_responses,
 )
 from zenpro.kit.pagination import Paged
-from zenpro.kit.schemas import TEXT_PATTERN, Empty
+from zenpro.kit.params import NameQuery
+from zenpro.kit.schemas import Empty
 from zenpro.models import Organization
 from zenpro.organizations import service
 from zenpro.organizations.deps import MemberDelete, MemberRead, OrgByIdOrName, OrgDelete, OrgUpdate
@@ -39,14 +40,7 @@ async def list_organizations(
     db: DB,
     access: Authenticated,
     paging: Paged,
-    name: Annotated[
-        str | None,
-        Query(
-            max_length=50,
-            pattern=TEXT_PATTERN,
-            description="Name, compared ignoring case (not trimmed).",
-        ),
-    ] = None,
+    name: NameQuery = None,
     owner_id: Annotated[uuid.UUID | None, Query(description="Owner's user id.")] = None,
 ) -> list[OrganizationRead]:
     """List organizations

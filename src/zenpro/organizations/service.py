@@ -77,16 +77,7 @@ async def create(
     org = Organization(**data.model_dump(), owner_id=access.user_id)
     db.add(org)
     await flush_or_conflict(db, conflict)
-    db.add(
-        RoleAssignment(
-            role_id=ORG_ADMIN_ID,
-            user_id=access.user_id,
-            organization_id=org.id,
-            scope_key=RoleAssignment.make_scope_key(
-                ORG_ADMIN_ID, user_id=access.user_id, organization_id=org.id
-            ),
-        )
-    )
+    db.add(RoleAssignment.grant(ORG_ADMIN_ID, organization_id=org.id, user_id=access.user_id))
     await flush_or_conflict(db, conflict)
     return org
 

@@ -14,7 +14,8 @@ from zenpro.authz.vocabulary import Level
 from zenpro.deps import DB
 from zenpro.errors import Conflict, NotFound, error_responses, invalid_query
 from zenpro.kit.pagination import Paged
-from zenpro.kit.schemas import TEXT_PATTERN, Empty
+from zenpro.kit.params import NameQuery
+from zenpro.kit.schemas import Empty
 from zenpro.models import Role, RoleAssignment
 from zenpro.roles import service
 from zenpro.roles.repository import assignments_stmt
@@ -117,14 +118,7 @@ async def list_organization_roles(
     organization_id: uuid.UUID,
     paging: Paged,
     level: Annotated[Level | None, Query(description="Only this level.")] = None,
-    name: Annotated[
-        str | None,
-        Query(
-            max_length=50,
-            pattern=TEXT_PATTERN,
-            description="Name, compared ignoring case (not trimmed).",
-        ),
-    ] = None,
+    name: NameQuery = None,
 ) -> list[RoleRead]:
     """List roles usable in an organization
 

@@ -330,8 +330,9 @@ async def require_member(
         )
 
 
-def scope_key(role: Role, scope: Scope, subject: Subject) -> str:
-    return RoleAssignment.make_scope_key(
+def _grant(role: Role, scope: Scope, subject: Subject) -> RoleAssignment:
+    """The assignment of ``role`` to ``subject`` at ``scope`` (not added to the session)."""
+    return RoleAssignment.grant(
         role.id,
         organization_id=scope.organization_id,
         user_id=subject.user_id,
@@ -342,24 +343,18 @@ def scope_key(role: Role, scope: Scope, subject: Subject) -> str:
     )
 
 
+def scope_key(role: Role, scope: Scope, subject: Subject) -> str:
+    return _grant(role, scope, subject).scope_key
+
+
 async def assign(
     db: AsyncSession, access: Access, role: Role, scope: Scope, subject: Subject
 ) -> RoleAssignment:
     await authorize_assignment(db, access, role, scope)
     await check_subject(db, access, scope, subject)
-    key = scope_key(role, scope, subject)
-    if await repo.find_assignment(db, key) is not None:
+    assignment = _grant(role, scope, subject)
+    if await repo.find_assignment(db, assignment.scope_key) is not None:
         raise Conflict("This assignment already exists")
-    assignment = RoleAssignment(
-        role_id=role.id,
-        user_id=subject.user_id,
-        team_id=subject.team_id,
-        invitation_id=subject.invitation_id,
-        organization_id=scope.organization_id,
-        workspace_id=scope.workspace_id,
-        project_id=scope.project_id,
-        scope_key=key,
-    )
     db.add(assignment)
     await flush_or_conflict(db, "This assignment already exists")
     return assignment

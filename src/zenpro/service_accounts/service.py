@@ -74,16 +74,7 @@ async def create(db: AsyncSession, org_id: uuid.UUID, data: ServiceAccountCreate
     )
     db.add(sa)
     await flush_or_conflict(db, f"Service account {data.name!r} already exists")
-    db.add(
-        RoleAssignment(
-            role_id=ORG_MEMBER_ID,
-            user_id=sa.id,
-            organization_id=org_id,
-            scope_key=RoleAssignment.make_scope_key(
-                ORG_MEMBER_ID, organization_id=org_id, user_id=sa.id
-            ),
-        )
-    )
+    db.add(RoleAssignment.grant(ORG_MEMBER_ID, organization_id=org_id, user_id=sa.id))
     await flush_or_conflict(db, "Could not make the service account a member")
     return sa
 

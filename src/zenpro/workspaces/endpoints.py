@@ -14,6 +14,7 @@ from zenpro.authz.guards import Authenticated
 from zenpro.deps import DB, AppSettings
 from zenpro.errors import Conflict, NotFound, error_responses
 from zenpro.kit.pagination import Paged, Paging
+from zenpro.kit.params import name_query
 from zenpro.kit.schemas import TEXT_PATTERN, Empty
 from zenpro.models import Workspace
 from zenpro.organizations.deps import OrgRead
@@ -56,12 +57,8 @@ async def list_workspaces(
     paging: Paged,
     workspace_id: Annotated[uuid.UUID | None, Query(description="Workspace id.")] = None,
     tenant_id: Annotated[uuid.UUID | None, Query(description="Alias of workspace_id.")] = None,
-    workspace_name: Annotated[
-        str | None, Query(max_length=50, pattern=TEXT_PATTERN, description="Name.")
-    ] = None,
-    tenant_name: Annotated[
-        str | None, Query(max_length=50, pattern=TEXT_PATTERN, description="Alias.")
-    ] = None,
+    workspace_name: Annotated[str | None, name_query("Name.")] = None,
+    tenant_name: Annotated[str | None, name_query("Alias.")] = None,
     url: Annotated[
         str | None,
         Query(

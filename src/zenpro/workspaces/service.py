@@ -152,17 +152,8 @@ async def create(
     db.add(ws)
     await flush_or_conflict(db, conflict)
     db.add(
-        RoleAssignment(
-            role_id=WORKSPACE_ADMIN_ID,
-            user_id=access.user_id,
-            organization_id=org_id,
-            workspace_id=ws.id,
-            scope_key=RoleAssignment.make_scope_key(
-                WORKSPACE_ADMIN_ID,
-                organization_id=org_id,
-                user_id=access.user_id,
-                workspace_id=ws.id,
-            ),
+        RoleAssignment.grant(
+            WORKSPACE_ADMIN_ID, organization_id=org_id, user_id=access.user_id, workspace_id=ws.id
         )
     )
     await flush_or_conflict(db, conflict)
