@@ -3,14 +3,22 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
+IDP     = tests/sso/idp
+IDP_STAMP = $(IDP)/node_modules/.installed
 
-.PHONY: run test lint types migrations-check test-unit test-browser test-compat bench fuzz clean
+.PHONY: run test lint types migrations-check test-unit test-browser test-compat test-sso bench fuzz clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
+
+# The OpenID provider the SSO tests run (tests/sso/idp), from its committed lock file.
+$(IDP_STAMP): $(IDP)/package.json $(IDP)/package-lock.json
+	if command -v npm >/dev/null 2>&1; then \
+	  npm ci --prefix $(IDP) --no-audit --no-fund --loglevel=error && touch $(IDP_STAMP); \
+	else echo "npm not found: the single sign-on tests (tests/sso) will be skipped"; fi
 
 ## run: install, migrate the SQLite file under ./data, ensure an admin, serve on :8080
 run: $(STAMP)
@@ -28,14 +36,18 @@ types: $(STAMP)
 migrations-check: $(STAMP)
 	$(BIN)/python -m tests.tools.migrations_check
 
-test-unit: $(STAMP)
+test-unit: $(STAMP) $(IDP_STAMP)
 	$(BIN)/pytest -q -m "not zenml" $(PYTEST_ARGS)
 
 test-compat: $(STAMP)
 	$(BIN)/pytest -q -m zenml $(PYTEST_ARGS)
 
+## test-sso: single sign-on against the real OpenID provider (npm oidc-provider), both databases
+test-sso: $(STAMP) $(IDP_STAMP)
+	$(BIN)/pytest -q tests/sso $(PYTEST_ARGS)
+
 ## test: lint, types, migrations, the whole suite (SQLite + PostgreSQL + Redis when reachable)
-test: lint types migrations-check
+test: lint types migrations-check $(IDP_STAMP)
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 ## fuzz: the long schemathesis run (docs/reliability.md): more examples per operation and phase
@@ -53,4 +65,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(IDP)/node_modules

@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from zenpro.sso.config import OIDCProviderConfig, unique_keys
+
 DEFAULT_SQLITE_PATH = Path("data") / "zenpro.db"
 
 
@@ -99,6 +101,17 @@ class Settings(BaseSettings):
         description='Per-organization limits, JSON {"feature": max} (e.g. {"pipeline": 100}); '
         "a feature at its limit answers 402.",
     )
+    # Single sign-on (issue 15; README "Single sign-on")
+    oidc_providers: list[OIDCProviderConfig] = Field(
+        default_factory=list,
+        description="OpenID providers, JSON list of {key, name, issuer, client_id, "
+        "client_secret | client_secret_file, scopes, allowed_domains, trust_email_domain, "
+        "claims}.",
+    )
+    password_login: bool = Field(
+        True,
+        description="Sign-in with a local password; when false only superusers may (break-glass).",
+    )
     # Rate limiting (docs/ratelimit.md). Limits use the `limits` notation ("600/minute",
     # "10 per 5 minutes"), checked at start. Storage: memory, or Redis when redis_url is set.
     ratelimit_enabled: bool = Field(True, description="Turn rate limiting on or off.")
@@ -144,6 +157,11 @@ class Settings(BaseSettings):
             )
         return v
 
+    @field_validator("oidc_providers")
+    @classmethod
+    def _providers(cls, v: list[OIDCProviderConfig]) -> list[OIDCProviderConfig]:
+        return unique_keys(v)
+
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, v: str) -> str:
@@ -185,9 +203,17 @@ class Settings(BaseSettings):
             problems.append("ZENPRO_COOKIE_SECURE must not be false")
         if self.is_sqlite:
             problems.append("ZENPRO_DATABASE_URL must be PostgreSQL")
+        problems += [
+            f"ZENPRO_OIDC_PROVIDERS: the issuer of {p.key!r} must be https"
+            for p in self.oidc_providers
+            if not p.issuer.startswith("https://")
+        ]
         if problems:
             raise ValueError("insecure settings for ZENPRO_ENV=production: " + "; ".join(problems))
         return self
+
+    def oidc_provider(self, key: str) -> OIDCProviderConfig | None:
+        return next((p for p in self.oidc_providers if p.key == key), None)
 
     @property
     def is_sqlite(self) -> bool:

@@ -21,6 +21,7 @@ from zenpro.organizations import endpoints as organizations
 from zenpro.rbac import endpoints as rbac
 from zenpro.roles import endpoints as roles
 from zenpro.service_accounts import endpoints as service_accounts
+from zenpro.sso import pages as sso
 from zenpro.teams import endpoints as teams
 from zenpro.users import api_keys
 from zenpro.users import endpoints as users
@@ -34,6 +35,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     users.router,
     auth.router,
     pages.router,
+    sso.router,
     docs.router,
     device.router,
     organizations.router,

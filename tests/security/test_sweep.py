@@ -36,7 +36,10 @@ PARAMS: list[tuple[str, str, str]] = [
     ("", "feature", "pipeline"),
 ]
 # Parameters the sweep deliberately does not fill, with the reason.
-UNFILLABLE: dict[str, str] = {}
+UNFILLABLE: dict[str, str] = {
+    "key": "a single sign-on provider's configured key (/auth/oidc/{key}/...), not an object "
+    "of an organization: the sign-in pages are public and hold nothing of a tenant",
+}
 
 # Routes whose body or query the guard needs to look like a real attack.
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -72,6 +75,9 @@ MEMBER_MAY = {
     ("GET", "/organizations/{organization_id}/roles"),
     ("GET", "/roles/{role_id}"),
     ("GET", "/roles/{role_id}/assignments"),
+    # The console's page of GET /organizations/{id}: the organization and the workspaces
+    # the member may see (none here; the leak check below holds it to that).
+    ("GET", "/console/organizations/{organization_id}"),
 }
 # Objects of B a plain member must never see in any answer.
 HIDDEN_FROM_MEMBER = (

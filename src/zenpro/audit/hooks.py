@@ -33,7 +33,7 @@ REQUEST = "request"
 REDACTED = "[redacted]"
 _SECRET_MARKS = ("hash", "secret", "token", "enrollment_key", "device_code", "user_code")
 # Tables whose rows are not state of their own (or are the trail itself).
-_SKIP = frozenset({"audit_events", "cache_epochs", "alembic_version"})
+_SKIP = frozenset({"audit_events", "cache_epochs", "alembic_version", "oidc_flows"})
 # Bookkeeping columns: an UPDATE that touches only these is not an audited change.
 _BOOKKEEPING = frozenset({"last_used", "last_poll", "updated", "status_updated"})
 # Rows without an organization_id: (parent table, foreign-key column) to find it.

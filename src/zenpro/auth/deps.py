@@ -46,7 +46,7 @@ def _same_origin(request: Request) -> bool:
     return parts.scheme in ("http", "https") and parts.netloc in allowed
 
 
-@raises(Forbidden)
+@raises(NotAuthenticated, Forbidden)  # a credential sent but not valid: 401
 async def get_optional_principal(
     request: Request,
     db: DB,

@@ -7,6 +7,7 @@ from html import escape
 from importlib.resources import files
 from string import Template
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -21,6 +22,7 @@ from zenpro.auth.endpoints import (
     set_session_cookie,
 )
 from zenpro.authz.guards import Public
+from zenpro.config import Settings
 from zenpro.deps import DB, AppSettings
 from zenpro.errors import NotAuthenticated
 from zenpro.kit.net import client_ip
@@ -59,14 +61,40 @@ def base_path(request: Request) -> str:
     return str(request.scope.get("root_path", "")).rstrip("/")
 
 
+def _sso_buttons(request: Request, settings: Settings, next_url: str) -> str:
+    """One "Sign in with <provider>" link per configured provider (``zenpro.sso``)."""
+    base, query = escape(base_path(request)), escape(urlencode({"next": next_url}))
+    links = "".join(
+        f'<a class="button" href="{base}/auth/oidc/{escape(p.key)}/login?{query}">'
+        f"Sign in with {escape(p.name)}</a>"
+        for p in settings.oidc_providers
+    )
+    return f'<nav class="sso" aria-label="Single sign-on">{links}</nav>' if links else ""
+
+
 def login_form(
     request: Request, next_url: str, error: str | None = None, status: int = 200
 ) -> HTMLResponse:
+    settings: Settings = request.app.state.settings
     err = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
+    form = _password_form(request, next_url)
+    if not settings.password_login:
+        # Break-glass only (README "Single sign-on"): folded away, still without scripts.
+        form = (
+            "<details><summary>Administrator sign-in (password sign-in is turned off)"
+            f"</summary>{form}</details>"
+        )
     body = f"""
 <h1>Sign in to zenpro</h1>
 <p class="sub">ZenML Pro control plane</p>
 {err}
+{_sso_buttons(request, settings, next_url)}
+{form}"""
+    return render("Sign in", body, status)
+
+
+def _password_form(request: Request, next_url: str) -> str:
+    return f"""
 <form method="post" action="{escape(base_path(request))}/login">
   <input type="hidden" name="next" value="{escape(next_url)}">
   <label for="username">Username</label>
@@ -75,7 +103,6 @@ def login_form(
   <input id="password" name="password" type="password" autocomplete="current-password" required>
   <button type="submit">Sign in</button>
 </form>"""
-    return render("Sign in", body, status)
 
 
 @router.get(

@@ -6,7 +6,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from zenpro.models import User
 
 
 class Kind(StrEnum):
@@ -38,6 +41,18 @@ class UserPrincipal:
     # When the credential itself stops working (None: never by time). Whatever is minted
     # with it may not outlive it (credential lineage, ``auth.service``).
     expires: datetime | None = None
+
+    @classmethod
+    def of(cls, user: User, credential: Credential, **extra: Any) -> UserPrincipal:
+        """The principal of ``user`` (or service account) acting through ``credential``."""
+        return cls(
+            kind=Kind.service_account if user.is_service_account else Kind.user,
+            credential=credential,
+            user_id=user.id,
+            organization_id=user.organization_id,
+            is_superuser=user.is_superuser,
+            **extra,
+        )
 
     @property
     def actor_id(self) -> uuid.UUID:

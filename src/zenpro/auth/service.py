@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro.auth import repository as repo
 from zenpro.auth.passwords import verify_password
-from zenpro.auth.principal import Credential, Kind, MachinePrincipal, Principal, UserPrincipal
+from zenpro.auth.principal import Credential, MachinePrincipal, Principal, UserPrincipal
 from zenpro.auth.secrets import (
     API_KEY_PREFIX,
     MACHINE_PREFIX,
@@ -36,6 +36,10 @@ from zenpro.models import APIKey, Token, User, Workspace
 # last_used is written at most this often per token: no DB write on every request.
 TOUCH_EVERY = timedelta(seconds=60)
 BAD_CREDENTIALS = "Invalid username or password"
+SSO_ONLY = (
+    "Password sign-in is turned off on this server: sign in with single sign-on "
+    "(superusers may still use their password)"
+)
 
 
 @dataclass(frozen=True)
@@ -114,17 +118,33 @@ async def login_password(
     await db.rollback()
     ok = await verify_password(password, user.password_hash if user else None)
     if not ok or user is None or not user.is_active or user.is_service_account:
-        raise NotAuthenticated(BAD_CREDENTIALS)
-    issued = await issue_token(
+        raise NotAuthenticated(BAD_CREDENTIALS if settings.password_login else SSO_ONLY)
+    if not settings.password_login and not user.is_superuser:
+        # ZENPRO_PASSWORD_LOGIN=false: only the break-glass path (a local superuser) is
+        # left; everyone gets the same answer, so it reveals no account or password.
+        raise NotAuthenticated(SSO_ONLY)
+    return await start_session(db, settings, user.id, user_agent=user_agent, ip=ip), user
+
+
+async def start_session(
+    db: AsyncSession,
+    settings: Settings,
+    user_id: uuid.UUID,
+    *,
+    user_agent: str | None,
+    ip: str | None,
+) -> Issued:
+    """A new browser session for a user who just proved who they are (password or SSO):
+    the configured absolute and idle lifetimes."""
+    return await issue_token(
         db,
         Credential.session,
         timedelta(hours=settings.session_absolute_hours),
-        user_id=user.id,
+        user_id=user_id,
         idle_minutes=settings.session_idle_minutes,
         user_agent=user_agent,
         ip=ip,
     )
-    return issued, user
 
 
 def _token_alive(token: Token, now: datetime) -> bool:
@@ -133,17 +153,6 @@ def _token_alive(token: Token, now: datetime) -> bool:
     if token.idle_minutes is not None:
         return now - token.last_used < timedelta(minutes=token.idle_minutes)
     return True
-
-
-def _user_principal(user: User, credential: Credential, **extra: object) -> UserPrincipal:
-    return UserPrincipal(
-        kind=Kind.service_account if user.is_service_account else Kind.user,
-        credential=credential,
-        user_id=user.id,
-        organization_id=user.organization_id,
-        is_superuser=user.is_superuser,
-        **extra,  # type: ignore[arg-type]
-    )
 
 
 def key_expiry(key: APIKey, digest: str) -> datetime | None:
@@ -256,7 +265,7 @@ async def _resolve_uncached(db: AsyncSession, raw: str, digest: str, via_cookie:
     if raw.startswith(API_KEY_PREFIX) and not via_cookie:
         key, key_owner = await resolve_api_key(db, raw)
         expires = key_expiry(key, digest)
-        by_key = _user_principal(key_owner, Credential.api_key, api_key_id=key.id, expires=expires)
+        by_key = UserPrincipal.of(key_owner, Credential.api_key, api_key_id=key.id, expires=expires)
         return _Cached(by_key, expires, None, key.last_used, key.id, is_key=True)
     found = await repo.token_with_owner(db, digest)
     now = utcnow()
@@ -272,7 +281,7 @@ async def _resolve_uncached(db: AsyncSession, raw: str, digest: str, via_cookie:
     elif user is None or not user.is_active:
         raise NotAuthenticated("Invalid or expired token")
     else:
-        principal = _user_principal(
+        principal = UserPrincipal.of(
             user,
             Credential(token.kind),
             token_id=token.id,

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Row, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zenpro.auth.principal import Credential, Kind, UserPrincipal
+from zenpro.auth.principal import Credential, UserPrincipal
 from zenpro.authz import membership
 from zenpro.authz.resources import Resource
 from zenpro.authz.vocabulary import Level, Pair
@@ -183,14 +183,7 @@ async def _user_grants(db: AsyncSession, user_id: uuid.UUID) -> Grants:
     user = await db.get(User, user_id)
     if user is None or not user.is_active:
         return Grants()
-    principal = UserPrincipal(
-        kind=Kind.service_account if user.is_service_account else Kind.user,
-        credential=Credential.api,
-        user_id=user.id,
-        organization_id=user.organization_id,
-        is_superuser=user.is_superuser,
-    )
-    return await load_grants(db, principal)
+    return await load_grants(db, UserPrincipal.of(user, Credential.api))
 
 
 async def _load_grants(db: AsyncSession, principal: UserPrincipal) -> Grants:

@@ -6,6 +6,7 @@ from zenpro.models.audit_event import AuditEvent
 from zenpro.models.cache_epoch import CacheEpoch
 from zenpro.models.device import Device
 from zenpro.models.invitation import Invitation
+from zenpro.models.oidc import OIDCFlow, OIDCIdentity
 from zenpro.models.organization import Organization
 from zenpro.models.role import Role, RolePermission
 from zenpro.models.role_alias import RoleAlias
@@ -23,6 +24,8 @@ __all__ = [
     "CacheEpoch",
     "Device",
     "Invitation",
+    "OIDCFlow",
+    "OIDCIdentity",
     "Organization",
     "Role",
     "RoleAlias",

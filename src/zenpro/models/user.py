@@ -34,6 +34,10 @@ class User(IdMixin, TimestampMixin, Base):
     )
     is_onboarded: Mapped[bool] = mapped_column(default=False)
     password_expired: Mapped[bool] = mapped_column(default=False)
+    # The identity the user last signed in with by single sign-on (``oidc_identities``
+    # holds all of them); the real API's fields.
+    oauth_provider: Mapped[str | None] = mapped_column(String(64))
+    oauth_id: Mapped[str | None] = mapped_column(String(255))
 
     __table_args__ = (
         # Emails are unique among humans; service accounts have none.

@@ -45,6 +45,10 @@ class UserRead(ReadModel):
     organization_id: uuid.UUID | None = Field(description="Service accounts only: their org.")
     is_onboarded: bool = Field(description="Set by the user once onboarded.")
     password_expired: bool = Field(description="An admin set the password: change it.")
+    oauth_provider: str | None = Field(
+        None, description="Key of the single sign-on provider the user last signed in with."
+    )
+    oauth_id: str | None = Field(None, description="The user's subject (`sub`) at that provider.")
     created: datetime = Field(description="Creation time (UTC).")
     updated: datetime = Field(description="Last update (UTC).")
 
