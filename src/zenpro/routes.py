@@ -11,9 +11,11 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from zenpro import docs
+from zenpro.api_keys import endpoints as api_keys
 from zenpro.audit import endpoints as audit
-from zenpro.auth import device, pages
 from zenpro.auth import endpoints as auth
+from zenpro.auth import pages
+from zenpro.devices import endpoints as devices
 from zenpro.invitations import endpoints as invitations
 from zenpro.machine import endpoints as machine
 from zenpro.ops import health
@@ -23,7 +25,6 @@ from zenpro.roles import endpoints as roles
 from zenpro.service_accounts import endpoints as service_accounts
 from zenpro.sso import pages as sso
 from zenpro.teams import endpoints as teams
-from zenpro.users import api_keys
 from zenpro.users import endpoints as users
 from zenpro.workspaces import endpoints as workspaces
 
@@ -37,7 +38,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     pages.router,
     sso.router,
     docs.router,
-    device.router,
+    devices.router,
     organizations.router,
     workspaces.router,
     teams.router,

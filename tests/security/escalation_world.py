@@ -28,10 +28,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from tests.fixtures import db as dbfix
 from tests.fixtures.factories import bearer, password_hash
 from tests.security.escalation_model import ORG, PROJECT, WS, Pair, Rows, Static
-from zenpro.auth import keys as api_keys
+from zenpro.api_keys import service as api_keys
+from zenpro.api_keys.schemas import APIKeyCreate
 from zenpro.auth import service as auth_service
 from zenpro.auth.principal import Credential
-from zenpro.auth.schemas import APIKeyCreate
 from zenpro.kit.db import utcnow
 from zenpro.models import (
     Base,

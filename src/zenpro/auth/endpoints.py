@@ -10,14 +10,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from zenpro import routing
-from zenpro.auth import devices, service
 from zenpro.auth import repository as repo
+from zenpro.auth import service
 from zenpro.auth.deps import COOKIE_NAME, CurrentPrincipal, CurrentUser, _same_origin
 from zenpro.auth.principal import Principal
 from zenpro.auth.schemas import OAuthError, SessionRead, TokenResponse
 from zenpro.authz.guards import Public
 from zenpro.config import Settings
 from zenpro.deps import DB, AppSettings
+from zenpro.devices import service as devices
 from zenpro.errors import Forbidden, NotAuthenticated, NotFound, error_responses
 from zenpro.kit.db import utcnow
 from zenpro.kit.net import client_ip

@@ -14,7 +14,7 @@ So, for ``POST /auth/login``, ``POST /login`` and ``POST /auth/device_authorizat
 - only ``application/x-www-form-urlencoded`` is taken (415 otherwise; an empty request
   without a ``Content-Type`` is an empty form, for a Bearer-only API-key exchange).
 
-The device-authorization endpoint (``auth.device``) still reads FastAPI's ``Form``;
+The device-authorization endpoint (``devices.endpoints``) still reads FastAPI's ``Form``;
 :class:`LoginFormGuard` refuses, in front of it, every form on which the two parsers could
 disagree (repeats, other content types), so the field it reads is the one counted.
 """

@@ -12,8 +12,8 @@ from typing import Annotated
 from fastapi import Body, Depends
 
 from zenpro import routing
-from zenpro.auth import keys
-from zenpro.auth.schemas import (
+from zenpro.api_keys import service as keys
+from zenpro.api_keys.schemas import (
     APIKeyCreate,
     APIKeyRead,
     APIKeyRotate,

@@ -8,16 +8,16 @@ from typing import Annotated
 from fastapi import Body
 
 from zenpro import routing
-from zenpro.auth import keys
-from zenpro.auth.deps import CurrentHuman
-from zenpro.auth.principal import UserPrincipal
-from zenpro.auth.schemas import (
+from zenpro.api_keys import service as keys
+from zenpro.api_keys.schemas import (
     APIKeyCreate,
     APIKeyRead,
     APIKeyRotate,
     APIKeyUpdate,
     APIKeyWithSecret,
 )
+from zenpro.auth.deps import CurrentHuman
+from zenpro.auth.principal import UserPrincipal
 from zenpro.deps import DB
 from zenpro.errors import BadRequest, NotFound, error_responses
 from zenpro.kit.schemas import Empty

@@ -13,16 +13,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
 from zenpro import routing
-from zenpro.auth import devices
 from zenpro.auth import repository as repo
 from zenpro.auth.deps import CurrentHuman, OptionalPrincipal
 from zenpro.auth.endpoints import NO_STORE
 from zenpro.auth.pages import base_path, render
 from zenpro.auth.principal import Kind, UserPrincipal
-from zenpro.auth.schemas import DeviceAuthorization, DeviceRead, OAuthError
+from zenpro.auth.schemas import OAuthError
 from zenpro.authz.checker import load_grants
 from zenpro.authz.guards import Public
 from zenpro.deps import DB, AppSettings
+from zenpro.devices import service as devices
+from zenpro.devices.schemas import DeviceAuthorization, DeviceRead
 from zenpro.errors import Forbidden, NotAuthenticated, NotFound, error_responses
 from zenpro.kit.db import utcnow
 from zenpro.kit.net import client_ip

@@ -248,7 +248,7 @@ async def test_user_codes_never_clash_among_pending_flows(
 ) -> None:
     """A clash would let one person's approval reach another person's CLI."""
     codes = iter(["BCDF-GHJK", "BCDF-GHJK", "BCDF-GHJK", "LMNP-QRST"])
-    monkeypatch.setattr("zenpro.auth.devices.new_user_code", lambda: next(codes))
+    monkeypatch.setattr("zenpro.devices.service.new_user_code", lambda: next(codes))
     first, second = await _start(client), await _start(client)
     assert first["user_code"] == "BCDF-GHJK"
     assert second["user_code"] == "LMNP-QRST"  # two draws were taken: the code was pending

@@ -18,9 +18,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zenpro.api_keys.schemas import APIKeyCreate, APIKeyRotate, APIKeyUpdate
 from zenpro.auth import repository as repo
 from zenpro.auth.principal import Credential, UserPrincipal
-from zenpro.auth.schemas import APIKeyCreate, APIKeyRotate, APIKeyUpdate
 from zenpro.auth.secrets import API_KEY_PREFIX, hash_secret, hint, new_secret
 from zenpro.errors import NotFound, flush_or_conflict
 from zenpro.kit.db import utcnow

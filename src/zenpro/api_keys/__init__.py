@@ -1,0 +1,1 @@
+"""API keys: personal access tokens (`ZENPROKEY_…`) and service-account keys."""
