@@ -1,8 +1,11 @@
-"""Shared fixtures: one app per database backend (SQLite and PostgreSQL), isolated tests."""
+"""Shared fixtures: one app per database backend (SQLite and PostgreSQL), isolated tests.
+
+``BASE_URL`` and ``make_settings`` live in ``tests/support/apps.py`` (imported here for the
+many tests that take them from this module)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Generator
 
 import httpx
 import pytest
@@ -12,25 +15,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.fixtures import db as dbfix
 from tests.fixtures.factories import bearer, make_user, token_for
 from tests.fixtures.services import need
-from zenpro.config import Settings
-from zenpro.main import create_app
+from tests.support.apps import BASE_URL, asgi_client, make_settings, started
+
+__all__ = ["BASE_URL", "make_settings"]
 from zenpro.models import User
 
-BASE_URL = "http://testserver"
 
-
-def make_settings(database_url: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "env": "test",
-        "database_url": database_url,
-        "base_url": BASE_URL,
-        "reconciler_enabled": False,
-        "log_level": "WARNING",
-        # The shared app serves the whole suite from one IP; tests/ratelimit turns it on.
-        "ratelimit_enabled": False,
-    }
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Keep each phase's report on the item, so fixtures can tell that the test failed
+    (the browser tests keep a screenshot then: ``tests/support/browser.py``)."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
@@ -43,15 +42,13 @@ async def database_url(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="session")
 async def app(database_url: str) -> AsyncIterator[FastAPI]:
-    application = create_app(make_settings(database_url))
-    async with application.router.lifespan_context(application):
+    async with started(make_settings(database_url)) as application:
         yield application
 
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as c:
+    async with asgi_client(app) as c:
         yield c
     await dbfix.clean(app.state.engine)
     app.state.cache.moved(("auth", "grants"))

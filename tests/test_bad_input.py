@@ -8,10 +8,8 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
-from tests.conftest import BASE_URL, make_settings
-from zenpro.main import create_app
+from tests.support.apps import other_app
 
 
 async def test_malformed_json_is_422(
@@ -93,15 +91,12 @@ async def test_deep_json_is_a_clear_4xx(
 
 
 async def test_oversized_body_is_413(database_url: str) -> None:
-    app: FastAPI = create_app(make_settings(database_url, max_body_bytes=2048))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as c:
-            r = await c.patch("/users/me", json={"name": "x" * 5000})
-            assert r.status_code == 413
-            assert "limit" in r.json()["detail"]
-            r = await c.get("/health")
-            assert r.status_code == 200
+    async with other_app(database_url, max_body_bytes=2048) as c:
+        r = await c.patch("/users/me", json={"name": "x" * 5000})
+        assert r.status_code == 413
+        assert "limit" in r.json()["detail"]
+        r = await c.get("/health")
+        assert r.status_code == 200
 
 
 async def _set_avatar(

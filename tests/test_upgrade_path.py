@@ -23,14 +23,13 @@ from alembic import command
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from tests.conftest import BASE_URL, make_settings
 from tests.fixtures import db as dbfix
 from tests.fixtures.authz import share
 from tests.fixtures.services import need
 from tests.security.world import build_world
+from tests.support.apps import asgi_client, make_settings, started
 from zenpro.kit.db import make_engine
 from zenpro.kit.migrate import alembic_config
-from zenpro.main import create_app
 from zenpro.models import Base, OIDCFlow, OIDCIdentity, Workspace
 
 PREVIOUS_HEAD = "0006"
@@ -54,11 +53,8 @@ async def url(request: pytest.FixtureRequest) -> str:
 
 @asynccontextmanager
 async def _app(url: str) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    app = create_app(make_settings(url))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
-            yield app, client
+    async with started(make_settings(url)) as app, asgi_client(app) as client:
+        yield app, client
 
 
 async def _migrate(url: str, direction: str, revision: str) -> None:

@@ -9,9 +9,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.conftest import BASE_URL, make_settings
 from tests.fixtures import db as dbfix
-from zenpro.main import create_app
+from tests.support.apps import asgi_client, make_settings, started
 
 AppFactory = Callable[..., Awaitable[FastAPI]]
 
@@ -25,8 +24,9 @@ async def make_app(database_url: str) -> AsyncIterator[AppFactory]:
         async def factory(**overrides: object) -> FastAPI:
             values: dict[str, object] = {"ratelimit_enabled": True}
             values.update(overrides)
-            application = create_app(make_settings(database_url, **values))
-            await stack.enter_async_context(application.router.lifespan_context(application))
+            application = await stack.enter_async_context(
+                started(make_settings(database_url, **values))
+            )
             apps.append(application)
             return application
 
@@ -36,5 +36,4 @@ async def make_app(database_url: str) -> AsyncIterator[AppFactory]:
 
 
 def client_for(app: FastAPI, ip: str = "127.0.0.1") -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, client=(ip, 1234))
-    return httpx.AsyncClient(transport=transport, base_url=BASE_URL)
+    return asgi_client(app, ip=ip)

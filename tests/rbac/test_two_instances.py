@@ -6,12 +6,11 @@ from __future__ import annotations
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.conftest import BASE_URL, make_settings
 from tests.fixtures.authz import join, machine_token, make_org, make_workspace
 from tests.fixtures.factories import bearer, make_user
 from tests.fixtures.waiting import eventually
+from tests.support.apps import asgi_client, make_settings, started
 from zenpro.authz.vocabulary import SYSTEM_ROLE_BY_NAME
-from zenpro.main import create_app
 from zenpro.models import User
 
 VIEWER = SYSTEM_ROLE_BY_NAME["Workspace Viewer"].id
@@ -29,13 +28,11 @@ async def test_revocation_on_one_instance_is_seen_by_the_other(
     bob = await make_user(db, "bob")
     await join(db, org, bob)
     machine = bearer(await machine_token(db, ws))
-    other = create_app(make_settings(database_url))
-    async with other.router.lifespan_context(other):
+    async with started(make_settings(database_url)) as other:
         # On PostgreSQL the caches are trusted only once the invalidation listener is up.
         cache = other.state.cache
         await eventually(lambda: not cache.push or cache.listening, what="epoch listener up")
-        transport = httpx.ASGITransport(app=other)
-        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as second:
+        async with asgi_client(other) as second:
             params = {"user_id": str(bob.id), "workspace_id": str(ws.id)}
 
             async def check() -> bool:

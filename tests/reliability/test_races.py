@@ -17,12 +17,11 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.conftest import BASE_URL, make_settings
 from tests.fixtures.authz import join
 from tests.fixtures.factories import bearer, make_user, token_for
 from tests.fixtures.orgs import create_invitation_via_api, create_org_via_api, create_ws_via_api
+from tests.support.apps import other_app
 from zenpro.authz.vocabulary import ORG_ADMIN_ID, SYSTEM_ROLE_BY_NAME
-from zenpro.main import create_app
 from zenpro.models import Invitation, Organization, Role, RoleAssignment, Team, Workspace
 
 N = 12
@@ -178,22 +177,19 @@ async def test_race_across_two_instances(
     alice_headers: dict[str, str],
 ) -> None:
     org = await create_org_via_api(client, alice_headers, "acme")
-    other = create_app(make_settings(database_url))
-    async with other.router.lifespan_context(other):
-        transport = httpx.ASGITransport(app=other)
-        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as second:
-            clients = (client, second)
+    async with other_app(database_url) as second:
+        clients = (client, second)
 
-            async def create(i: int) -> httpx.Response:
-                body = {"name": "devs", "organization_id": org["id"]}
-                return await clients[i % 2].post("/teams", json=body, headers=alice_headers)
+        async def create(i: int) -> httpx.Response:
+            body = {"name": "devs", "organization_id": org["id"]}
+            return await clients[i % 2].post("/teams", json=body, headers=alice_headers)
 
-            async def create_org(i: int) -> httpx.Response:
-                body = {"name": "shared"}
-                return await clients[i % 2].post("/organizations", json=body, headers=alice_headers)
+        async def create_org(i: int) -> httpx.Response:
+            body = {"name": "shared"}
+            return await clients[i % 2].post("/organizations", json=body, headers=alice_headers)
 
-            assert await _race(N, create) == Counter({201: 1, 409: N - 1})
-            assert await _race(N, create_org) == Counter({201: 1, 409: N - 1})
+        assert await _race(N, create) == Counter({201: 1, 409: N - 1})
+        assert await _race(N, create_org) == Counter({201: 1, 409: N - 1})
     assert await _count(db, select(func.count()).select_from(Team)) == 1
     stmt = select(func.count()).where(Organization.name == "shared")
     assert await _count(db, stmt) == 1

@@ -6,8 +6,6 @@ import base64
 import hashlib
 import re
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -15,24 +13,13 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.authz.test_route_guards import api_routes
-from tests.conftest import BASE_URL, make_settings
+from tests.conftest import BASE_URL
 from tests.fixtures.factories import PASSWORD, bearer, make_user, token_for
+from tests.support.apps import other_app
 from zenpro.config import Settings
-from zenpro.main import create_app
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 EVIL = "https://evil.example"
-
-
-@asynccontextmanager
-async def other_app(database_url: str, **overrides: object) -> AsyncIterator[httpx.AsyncClient]:
-    """An app with different settings on the same database (the suite cleans it)."""
-    app: FastAPI = create_app(make_settings(database_url, **overrides))
-    async with app.router.lifespan_context(app):
-        base = str(overrides.get("base_url", BASE_URL))
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=base) as c:
-            yield c
 
 
 def _assert_base_headers(r: httpx.Response) -> None:

@@ -12,9 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import shutil
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,13 +22,13 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Route, sync_playwright
-from playwright.sync_api import Request as PwRequest
+from playwright.sync_api import Browser, Page
 
-from tests.browser.conftest import CHROMIUM_ARGS, UI_TIMEOUT_MS, failed, save_artifacts
+from tests.browser.conftest import browser as browser
 from tests.browser.conftest import chromium_path as chromium_path
 from tests.fixtures.db import fresh_postgres
 from tests.fixtures.services import need
+from tests.support.browser import closing, open_page
 from tests.support.processes import ROOT, ZenproServer, free_port, running, zenpro_serve
 
 IDP_DIR = ROOT / "tests" / "sso" / "idp"
@@ -201,48 +200,12 @@ def stack(
             idp.stack.close()
 
 
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    report = yield
-    setattr(item, f"rep_{report.when}", report)
-    return report
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path: str) -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
 def new_page(browser: Browser, stack: Stack) -> Page:
-    """A fresh browser (no cookies) that may reach zenpro and the provider only."""
-    context = browser.new_context(base_url=stack.zenpro.url)
-    context.set_default_timeout(UI_TIMEOUT_MS)
-    pg = context.new_page()
-    allowed = (stack.zenpro.url, stack.idp.url)
-
-    def handle(route: Route, req: PwRequest) -> None:
-        if req.url.startswith(allowed):
-            route.continue_()
-        else:
-            route.abort()  # e.g. the provider's web font: no traffic off 127.0.0.1
-
-    pg.route(re.compile(r".*"), handle)
-    return pg
+    """A fresh browser (no cookies) that may reach zenpro and the provider only (e.g. not
+    the provider's web font: no traffic off 127.0.0.1)."""
+    return open_page(browser, stack.zenpro.url, stack.idp.url)
 
 
 @pytest.fixture
 def page(browser: Browser, stack: Stack, request: pytest.FixtureRequest) -> Iterator[Page]:
-    pg = new_page(browser, stack)
-    try:
-        yield pg
-    finally:
-        if failed(request.node):
-            save_artifacts(request.node, pg)
-        pg.context.close()
+    yield from closing(new_page(browser, stack), request.node)

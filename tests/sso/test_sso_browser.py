@@ -13,8 +13,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.test_docs_login import _execute, _operation
-from tests.sso.conftest import UI_TIMEOUT_MS, Stack, new_page
+from tests.sso.conftest import Stack, new_page
 from tests.sso.flows import at_provider, has_session, me, sso, sso_events, users_with_email, watch
+from tests.support.browser import UI_TIMEOUT_MS
 
 pytestmark = pytest.mark.browser
 expect.set_options(timeout=UI_TIMEOUT_MS)

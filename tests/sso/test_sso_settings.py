@@ -13,13 +13,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.conftest import BASE_URL, make_settings
 from tests.fixtures import db as dbfix
 from tests.fixtures.factories import PASSWORD, bearer, make_user, token_for
+from tests.support.apps import asgi_client, make_settings, started
 from tests.support.processes import ROOT, base_env, zenpro_command
 from zenpro.auth.service import SSO_ONLY
 from zenpro.config import Settings
-from zenpro.main import create_app
 
 PROVIDER = {
     "key": "acme",
@@ -33,15 +32,13 @@ PROVIDER = {
 @pytest.fixture(scope="module")
 async def sso_only_app(database_url: str) -> AsyncIterator[FastAPI]:
     settings = make_settings(database_url, password_login=False, oidc_providers=[PROVIDER])
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
+    async with started(settings) as application:
         yield application
 
 
 @pytest.fixture
 async def sso_only(sso_only_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=sso_only_app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as c:
+    async with asgi_client(sso_only_app) as c:
         yield c
     await dbfix.clean(sso_only_app.state.engine)
     sso_only_app.state.cache.moved(("auth", "grants"))

@@ -20,7 +20,8 @@ from zenpro.audit.schemas import AuditEventRead
 from zenpro.auth.deps import Superuser
 from zenpro.deps import DB
 from zenpro.kit.pagination import Paged
-from zenpro.kit.schemas import TEXT_PATTERN, IsoTime
+from zenpro.kit.params import text_query
+from zenpro.kit.schemas import IsoTime
 from zenpro.models import AuditEvent
 from zenpro.organizations.deps import MemberRead
 
@@ -32,12 +33,7 @@ def _filters(
         Literal["create", "update", "delete"] | None, Query(description="Only this action.")
     ] = None,
     resource_type: Annotated[
-        str | None,
-        Query(
-            max_length=64,
-            pattern=TEXT_PATTERN,
-            description="Only this resource type, e.g. `teams`.",
-        ),
+        str | None, text_query("Only this resource type, e.g. `teams`.", 64)
     ] = None,
     actor_id: Annotated[uuid.UUID | None, Query(description="Only changes by this actor.")] = None,
     since: Annotated[IsoTime | None, Query(description="From this time (inclusive).")] = None,

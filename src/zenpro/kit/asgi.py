@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 Header = tuple[bytes, bytes]
 
@@ -105,3 +105,20 @@ async def send_json(
 ) -> None:
     """Answer with ``payload`` as JSON: the middleware's own answers (413, 429, …)."""
     await send_json_bytes(send, status, json.dumps(payload).encode(), headers)
+
+
+class HTTPMiddleware:
+    """A pure ASGI middleware for HTTP requests: other scopes (lifespan) pass straight to
+    the app; a subclass implements :meth:`http`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        await self.http(scope, receive, send)
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError

@@ -70,6 +70,15 @@ class TimestampMixin:
     updated: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+def apply_changes(row: object, changes: dict[str, Any], *, required: tuple[str, ...] = ()) -> None:
+    """Set each field of a partial update on ``row``; a ``None`` for a ``required`` field
+    (one that cannot be emptied, like a name) leaves it as it is."""
+    for field, value in changes.items():
+        if value is None and field in required:
+            continue
+        setattr(row, field, value)
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
     # Transactions are begun by us (see _sqlite_begin), not by the driver.
     dbapi_conn.isolation_level = None

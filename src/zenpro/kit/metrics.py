@@ -21,6 +21,8 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from zenpro.kit.asgi import HTTPMiddleware
+
 # Bounded label values: anything else a client sends as a method is "OTHER".
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -129,17 +131,14 @@ def route_label(scope: Scope) -> str:
     return str(path) if path else "<unmatched>"
 
 
-class MetricsMiddleware:
+class MetricsMiddleware(HTTPMiddleware):
     """Count and time every HTTP request (pure ASGI, like kit.middleware)."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
+        super().__init__(app)
         self.metrics = metrics
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         start = time.perf_counter()
         status = 500
 

@@ -12,7 +12,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from zenpro.kit.asgi import header, send_json
+from zenpro.kit.asgi import HTTPMiddleware, header, send_json
 
 log = logging.getLogger("zenpro.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
@@ -33,16 +33,13 @@ def _route_template(scope: Scope) -> str:
     return str(path) if path else "<unmatched>"
 
 
-class RequestContextMiddleware:
+class RequestContextMiddleware(HTTPMiddleware):
     """Echo or assign ``X-Request-ID``, add security headers, log one line per request."""
 
     def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+        super().__init__(app)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         rid = header(scope, b"x-request-id") or ""
         if not _REQUEST_ID.match(rid):
             rid = secrets.token_hex(16)  # as random as uuid4().hex, without the UUID object
@@ -85,17 +82,14 @@ class RequestContextMiddleware:
         )
 
 
-class BodySizeLimitMiddleware:
+class BodySizeLimitMiddleware(HTTPMiddleware):
     """Refuse bodies over the cap with 413, by Content-Length or while streaming."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         for key, value in scope["headers"]:
             if key == b"content-length":
                 try:

@@ -29,9 +29,14 @@ TeamRef = Annotated[str, ref("The team's id.")]
 ServiceAccountRef = Annotated[str, ref("The service account's id or username.", 255)]
 
 
+def text_query(description: str, max_length: int = NAME_MAX) -> Any:
+    """A free-text query parameter (no NUL) of at most ``max_length`` characters."""
+    return Query(max_length=max_length, pattern=TEXT_PATTERN, description=description)
+
+
 def name_query(description: str = "Name, compared ignoring case (not trimmed).") -> Any:
     """A query parameter that filters by a display name (at most ``NAME_MAX`` characters)."""
-    return Query(max_length=NAME_MAX, pattern=TEXT_PATTERN, description=description)
+    return text_query(description)
 
 
 NameQuery = Annotated[str | None, name_query()]

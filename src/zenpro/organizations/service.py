@@ -13,6 +13,7 @@ from zenpro.authz.access import Access
 from zenpro.authz.vocabulary import ORG_ADMIN_ID
 from zenpro.config import Settings
 from zenpro.errors import Conflict, Forbidden, NotFound, SubscriptionLimit, flush_or_conflict
+from zenpro.kit.db import apply_changes
 from zenpro.kit.pagination import PageParams, fetch_sections
 from zenpro.models import Organization, Role, RoleAssignment
 from zenpro.organizations import repository as repo
@@ -89,10 +90,7 @@ async def update(db: AsyncSession, org: Organization, data: OrganizationUpdate) 
     # ``exclude``: renaming ``acme`` to ``Acme`` only changes the case of its own name.
     if new_name and new_name != org.name and await repo.name_taken(db, new_name, org.id):
         raise Conflict(conflict)
-    for field, value in changes.items():
-        if field == "name" and value is None:
-            continue
-        setattr(org, field, value)
+    apply_changes(org, changes, required=("name",))
     await flush_or_conflict(db, conflict)
     return org
 

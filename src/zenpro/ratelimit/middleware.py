@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from zenpro.auth.service import cached_principal
 from zenpro.config import Settings
-from zenpro.kit.asgi import send_json
+from zenpro.kit.asgi import HTTPMiddleware, send_json
 from zenpro.kit.metrics import Metrics
 from zenpro.kit.net import client_ip
 from zenpro.ratelimit import forms, keys
@@ -45,7 +45,7 @@ FAIL_CLOSED_RETRY_AFTER = 2
 MAX_PROVEN = 50_000  # credentials remembered as genuine (memory bound, ~100 bytes each)
 
 
-class RateLimitMiddleware:
+class RateLimitMiddleware(HTTPMiddleware):
     def __init__(
         self,
         app: ASGIApp,
@@ -57,7 +57,7 @@ class RateLimitMiddleware:
         metrics: Metrics,
         state: Any = None,
     ) -> None:
-        self.app = app
+        super().__init__(app)
         self._routes = routes
         self._flat: list[Any] | None = None
         # Digests of credentials an endpoint resolved to a principal, most recent last.
@@ -68,10 +68,7 @@ class RateLimitMiddleware:
         self.limiter = limiter
         self.metrics = metrics
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._flat is None:  # first request: every router is included by now
             self._flat = keys.flatten(self._routes)
         template = keys.route_template(self._flat, scope)

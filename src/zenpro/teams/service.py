@@ -11,6 +11,7 @@ from zenpro.authz import granting
 from zenpro.authz.access import Access, require_org
 from zenpro.authz.checker import load_team_grants
 from zenpro.errors import Conflict, NotFound, flush_or_conflict
+from zenpro.kit.db import apply_changes
 from zenpro.kit.pagination import PageParams
 from zenpro.models import Team, TeamMember
 from zenpro.organizations import repository as org_repo
@@ -76,10 +77,7 @@ async def update(db: AsyncSession, team: Team, data: TeamUpdate) -> Team:
         and await repo.name_taken(db, team.organization_id, name, team.id)
     ):
         raise Conflict(conflict)
-    for field_name, value in changes.items():
-        if field_name == "name" and value is None:
-            continue
-        setattr(team, field_name, value)
+    apply_changes(team, changes, required=("name",))
     await flush_or_conflict(db, conflict)
     return team
 

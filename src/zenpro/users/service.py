@@ -20,6 +20,7 @@ from zenpro.errors import (
     flush_or_conflict,
 )
 from zenpro.kit.cache import AUTH
+from zenpro.kit.db import apply_changes
 from zenpro.kit.lookup import Lookup
 from zenpro.models import User
 from zenpro.users import repository as repo
@@ -124,8 +125,7 @@ async def update_me(db: AsyncSession, actor: UserPrincipal, data: UserUpdateMe) 
         user.email_verified = False
     if "metadata" in changes:
         user.metadata_ = changes.pop("metadata") or {}
-    for field, value in changes.items():
-        setattr(user, field, value)
+    apply_changes(user, changes)
     await flush_or_conflict(db, "That email is already in use")
     return user
 
@@ -150,8 +150,7 @@ async def update_user(
             raise BadRequest("Service accounts have no password")
         user.password_hash = await hash_password(password)
         user.password_expired = True
-    for field, value in changes.items():
-        setattr(user, field, value)
+    apply_changes(user, changes)
     if changes.get("is_active") is False or password is not None:
         # Deactivation or a reset password ends every session at once.
         await auth_repo.delete_user_tokens(db, user.id)

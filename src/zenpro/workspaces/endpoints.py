@@ -14,8 +14,8 @@ from zenpro.authz.guards import Authenticated
 from zenpro.deps import DB, AppSettings
 from zenpro.errors import Conflict, NotFound, error_responses
 from zenpro.kit.pagination import Paged, Paging
-from zenpro.kit.params import name_query
-from zenpro.kit.schemas import TEXT_PATTERN, Empty
+from zenpro.kit.params import name_query, text_query
+from zenpro.kit.schemas import Empty
 from zenpro.models import Workspace
 from zenpro.organizations.deps import OrgRead
 from zenpro.organizations.schemas import MemberRead
@@ -59,14 +59,7 @@ async def list_workspaces(
     tenant_id: Annotated[uuid.UUID | None, Query(description="Alias of workspace_id.")] = None,
     workspace_name: Annotated[str | None, name_query("Name.")] = None,
     tenant_name: Annotated[str | None, name_query("Alias.")] = None,
-    url: Annotated[
-        str | None,
-        Query(
-            max_length=1024,
-            pattern=TEXT_PATTERN,
-            description="Server URL; a trailing / is ignored.",
-        ),
-    ] = None,
+    url: Annotated[str | None, text_query("Server URL; a trailing / is ignored.", 1024)] = None,
     organization_id: Annotated[uuid.UUID | None, Query(description="Organization.")] = None,
     status: Annotated[Status | None, Query(description="Status (deleted: only then).")] = None,
     is_managed: Annotated[bool | None, Query(description="Managed or enrolled.")] = None,

@@ -15,6 +15,7 @@ from zenpro.authz.checker import Grants
 from zenpro.authz.vocabulary import WORKSPACE_ADMIN_ID, Level
 from zenpro.config import Settings
 from zenpro.errors import Conflict, NotFound, flush_or_conflict
+from zenpro.kit.db import apply_changes
 from zenpro.kit.pagination import PageParams, fetch_page
 from zenpro.models import Organization, RoleAssignment, User, Workspace
 from zenpro.organizations import repository as org_repo
@@ -174,8 +175,7 @@ async def update(db: AsyncSession, ws: Workspace, data: WorkspaceUpdate) -> Work
     if desired == "deleted":
         await delete(db, ws)
         return ws
-    for field_name, value in changes.items():
-        setattr(ws, field_name, value)
+    apply_changes(ws, changes)
     if desired is not None:
         ws.desired_state = desired
     await db.flush()
