@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.fixtures import db as dbfix
 from tests.fixtures.factories import bearer, make_user, token_for
 from tests.fixtures.services import need
-from tests.support.apps import BASE_URL, asgi_client, make_settings, started
+from tests.support.apps import BASE_URL, cleaning_client, make_settings, started
 
 __all__ = ["BASE_URL", "make_settings"]
 from zenpro.models import User
@@ -48,10 +48,8 @@ async def app(database_url: str) -> AsyncIterator[FastAPI]:
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with asgi_client(app) as c:
+    async with cleaning_client(app) as c:
         yield c
-    await dbfix.clean(app.state.engine)
-    app.state.cache.moved(("auth", "grants"))
 
 
 @pytest.fixture

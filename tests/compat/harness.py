@@ -224,6 +224,16 @@ class Cli:
         return proc.returncode or 0, out
 
 
+def sees_workspace(cli: Cli, workspace: str) -> None:
+    """``cli`` (logged in) lists ``workspace`` among its servers and reads its stacks."""
+    rc, out = cli.run("server", "list")
+    assert rc == 0, out
+    assert workspace in out, out
+    rc, out = cli.run("stack", "list")
+    assert rc == 0, out
+    assert "default" in out, out
+
+
 class Api:
     """zenpro's HTTP API as one user (Bearer) or a browser (cookie)."""
 

@@ -15,7 +15,15 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.compat.harness import ADMIN_PASSWORD, ROOT, USER_PASSWORD, Cli, World, zenml_world
+from tests.compat.harness import (
+    ADMIN_PASSWORD,
+    ROOT,
+    USER_PASSWORD,
+    Cli,
+    World,
+    sees_workspace,
+    zenml_world,
+)
 from zenpro.authz.vocabulary import WORKSPACE_VIEWER_ID
 
 pytestmark = pytest.mark.zenml
@@ -52,12 +60,7 @@ def _device_login(world: World, cli: Cli, user: str) -> str:
 def test_device_login_viewer_lists_but_cannot_register(world: World) -> None:
     alice = world.cli("alice")
     _device_login(world, alice, "alice")
-    rc, out = alice.run("server", "list")
-    assert rc == 0, out
-    assert "ws1" in out, out
-    rc, out = alice.run("stack", "list")
-    assert rc == 0, out
-    assert "default" in out, out
+    sees_workspace(alice, "ws1")
     rc, out = alice.run("stack", "register", "viewer-stack", "-o", "default", "-a", "default")
     assert rc != 0, out
     assert "permission" in out.lower(), out

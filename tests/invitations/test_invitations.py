@@ -9,12 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.fixtures.factories import bearer, make_user, token_for
 from tests.fixtures.orgs import create_org_via_api, create_team_via_api, create_ws_via_api
-from zenpro.authz.vocabulary import ORG_MEMBER_ID, SYSTEM_ROLE_BY_NAME, WORKSPACE_ADMIN_ID
+from tests.fixtures.roles import ORG_MANAGER as MANAGER
+from zenpro.authz.vocabulary import ORG_MEMBER_ID, WORKSPACE_ADMIN_ID
 from zenpro.kit.db import utcnow
 from zenpro.models import Invitation, RoleAssignment
 from zenpro.models.role_alias import alias_id
-
-MANAGER = SYSTEM_ROLE_BY_NAME["Organization Manager"].id
 
 
 async def _invite(

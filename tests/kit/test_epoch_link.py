@@ -17,14 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.fixtures.authz import machine_token, make_org, make_workspace
 from tests.fixtures.db import locked_table
 from tests.fixtures.factories import bearer, make_user
+from tests.fixtures.roles import WS_VIEWER as VIEWER
 from tests.fixtures.waiting import eventually
-from zenpro.authz.vocabulary import SYSTEM_ROLE_BY_NAME
 from zenpro.kit import cache as epoch_cache
 from zenpro.kit.cache import EpochCache
 from zenpro.models import RoleAssignment, User
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
-VIEWER = SYSTEM_ROLE_BY_NAME["Workspace Viewer"].id
 
 
 @dataclass

@@ -107,16 +107,7 @@ async def test_workspace_and_team_members_page(
             for i, u in enumerate((via_team, direct))
         ]
     )
-    db.add(
-        Share(
-            workspace_id=ws_id,
-            user_id=sharer.id,
-            resource_type="stack",
-            resource_id=uuid.uuid4(),
-            action="read",
-            share_key=f"test-{uuid.uuid4()}",
-        )
-    )
+    db.add(Share.grant(ws_id, "stack", uuid.uuid4(), "read", user_id=sharer.id))
     await db.commit()
     whole = await _same_for_every_page_size(
         client, f"/workspaces/{ws['id']}/members", alice_headers, 4

@@ -24,12 +24,10 @@ from tests.fixtures.authz import (
     viewer_with_a_share,
 )
 from tests.fixtures.factories import PASSWORD, bearer, make_user, token_for
+from tests.fixtures.roles import ORG_MEMBER as MEMBER
+from tests.fixtures.roles import WS_VIEWER as VIEWER
 from tests.fixtures.statements import counting
-from zenpro.authz.vocabulary import SYSTEM_ROLE_BY_NAME
 from zenpro.models import User, Workspace
-
-VIEWER = SYSTEM_ROLE_BY_NAME["Workspace Viewer"].id
-MEMBER = SYSTEM_ROLE_BY_NAME["Organization Member"].id
 
 
 async def _grow(db: AsyncSession, me: User, ws: Workspace, times: int) -> None:

@@ -17,12 +17,10 @@ from tests.fixtures.authz import (
     share,
 )
 from tests.fixtures.factories import bearer, make_user
-from zenpro.authz.vocabulary import SYSTEM_ROLE_BY_NAME
+from tests.fixtures.roles import PROJECT_DEVELOPER as PROJECT_DEV
+from tests.fixtures.roles import WS_ADMIN as ADMIN
+from tests.fixtures.roles import WS_VIEWER as VIEWER
 from zenpro.models import Organization, User, Workspace
-
-VIEWER = SYSTEM_ROLE_BY_NAME["Workspace Viewer"].id
-ADMIN = SYSTEM_ROLE_BY_NAME["Workspace Admin"].id
-PROJECT_DEV = SYSTEM_ROLE_BY_NAME["Project Developer"].id
 
 
 async def _setup(

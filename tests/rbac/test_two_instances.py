@@ -8,12 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.fixtures.authz import join, machine_token, make_org, make_workspace
 from tests.fixtures.factories import bearer, make_user
+from tests.fixtures.roles import WS_VIEWER as VIEWER
 from tests.fixtures.waiting import eventually
 from tests.support.apps import asgi_client, make_settings, started
-from zenpro.authz.vocabulary import SYSTEM_ROLE_BY_NAME
 from zenpro.models import User
-
-VIEWER = SYSTEM_ROLE_BY_NAME["Workspace Viewer"].id
 
 
 async def test_revocation_on_one_instance_is_seen_by_the_other(

@@ -12,11 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.fixtures.authz import assign
 from tests.fixtures.factories import PASSWORD, bearer, make_user, password_hash, token_for
 from tests.fixtures.orgs import create_org_via_api, create_team_via_api, create_ws_via_api
-from zenpro.authz.vocabulary import ORG_MEMBER_ID, SYSTEM_ROLE_BY_NAME
+from tests.fixtures.roles import BILLING_ADMIN as BILLING
+from tests.fixtures.roles import ORG_VIEWER as VIEWER
+from zenpro.authz.vocabulary import ORG_MEMBER_ID
 from zenpro.models import APIKey, AuditEvent, Token, Workspace
-
-VIEWER = SYSTEM_ROLE_BY_NAME["Organization Viewer"].id
-BILLING = SYSTEM_ROLE_BY_NAME["Billing Admin"].id
 
 
 async def _events(db: AsyncSession) -> list[AuditEvent]:

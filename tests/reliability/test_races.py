@@ -20,12 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.fixtures.authz import join
 from tests.fixtures.factories import bearer, make_user, token_for
 from tests.fixtures.orgs import create_invitation_via_api, create_org_via_api, create_ws_via_api
+from tests.fixtures.roles import ORG_VIEWER as VIEWER
 from tests.support.apps import other_app
-from zenpro.authz.vocabulary import ORG_ADMIN_ID, SYSTEM_ROLE_BY_NAME
+from zenpro.authz.vocabulary import ORG_ADMIN_ID
 from zenpro.models import Invitation, Organization, Role, RoleAssignment, Team, Workspace
 
 N = 12
-VIEWER = SYSTEM_ROLE_BY_NAME["Organization Viewer"].id
 
 
 async def _race(n: int, call: Callable[[int], Awaitable[httpx.Response]]) -> Counter[int]:

@@ -10,10 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.fixtures.authz import join, make_org, make_team
 from tests.fixtures.factories import bearer, make_user, token_for
 from tests.fixtures.orgs import assign_via_api
-from zenpro.authz.vocabulary import ORG_ADMIN_ID, SYSTEM_ROLE_BY_NAME
+from tests.fixtures.roles import ORG_VIEWER as VIEWER
+from zenpro.authz.vocabulary import ORG_ADMIN_ID
 from zenpro.models import Organization, RoleAssignment, User
-
-VIEWER = SYSTEM_ROLE_BY_NAME["Organization Viewer"].id
 
 
 async def _role_ids(client: httpx.AsyncClient, h: dict[str, str], org_id: object) -> dict[str, str]:

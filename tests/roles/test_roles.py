@@ -12,15 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.fixtures.authz import assign, holder_of, join, make_org, make_workspace
 from tests.fixtures.factories import bearer, make_user, token_for
 from tests.fixtures.orgs import assign_via_api
+from tests.fixtures.roles import ORG_MANAGER as MANAGER
+from tests.fixtures.roles import ORG_MEMBER as MEMBER
+from tests.fixtures.roles import WS_ADMIN, WS_VIEWER
+from tests.fixtures.roles import WS_DEVELOPER as WS_DEV
 from zenpro.authz.vocabulary import ORG_ADMIN_ID, SYSTEM_ROLE_BY_NAME
 from zenpro.models import Organization, User, Workspace
 from zenpro.models.role_alias import alias_id
-
-MANAGER = SYSTEM_ROLE_BY_NAME["Organization Manager"].id
-MEMBER = SYSTEM_ROLE_BY_NAME["Organization Member"].id
-WS_ADMIN = SYSTEM_ROLE_BY_NAME["Workspace Admin"].id
-WS_DEV = SYSTEM_ROLE_BY_NAME["Workspace Developer"].id
-WS_VIEWER = SYSTEM_ROLE_BY_NAME["Workspace Viewer"].id
 
 
 def _role(org: Organization, **extra: object) -> dict[str, object]:

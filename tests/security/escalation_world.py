@@ -253,17 +253,15 @@ class _Builder:
     ) -> None:
         project, _, rest = resource.rpartition(":")
         rtype, _, res_id = rest.partition("/")
-        who = f"u{user.id.hex}" if user else f"t{team.hex}" if team else ""
         self.db.add(
-            Share(
-                workspace_id=ws,
+            Share.grant(
+                ws,
+                rtype,
+                uuid.UUID(res_id),
+                action,
                 user_id=user.id if user else None,
                 team_id=team,
                 project_id=uuid.UUID(project) if project else None,
-                resource_type=rtype,
-                resource_id=uuid.UUID(res_id),
-                action=action,
-                share_key=f"{ws.hex}:{who}:{rtype}:{uuid.UUID(res_id).hex}:{action}",
             )
         )
 

@@ -18,12 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.fixtures.authz import assign, join, machine_token, make_org, make_team, make_workspace
 from tests.fixtures.factories import bearer, make_user, token_for
 from tests.fixtures.orgs import assign_via_api
-from zenpro.authz.vocabulary import ORG_ADMIN_ID, SYSTEM_ROLE_BY_NAME, WORKSPACE_ADMIN_ID
+from tests.fixtures.roles import ORG_MANAGER as MANAGER
+from tests.fixtures.roles import ORG_VIEWER as VIEWER
+from tests.fixtures.roles import WS_VIEWER
+from zenpro.authz.vocabulary import ORG_ADMIN_ID, WORKSPACE_ADMIN_ID
 from zenpro.models import APIKey, Organization, RoleAssignment, TeamMember, User
-
-MANAGER = SYSTEM_ROLE_BY_NAME["Organization Manager"].id
-VIEWER = SYSTEM_ROLE_BY_NAME["Organization Viewer"].id
-WS_VIEWER = SYSTEM_ROLE_BY_NAME["Workspace Viewer"].id
 
 
 @dataclass

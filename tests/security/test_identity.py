@@ -9,10 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.fixtures.authz import assign, make_org
 from tests.fixtures.factories import PASSWORD, bearer, make_user, token_for
-from zenpro.authz.vocabulary import ORG_ADMIN_ID, SYSTEM_ROLE_BY_NAME
+from tests.fixtures.roles import ORG_VIEWER as VIEWER
+from zenpro.authz.vocabulary import ORG_ADMIN_ID
 from zenpro.models import RoleAssignment, User
-
-VIEWER = SYSTEM_ROLE_BY_NAME["Organization Viewer"].id
 
 
 async def test_an_email_change_cannot_take_an_invitation(

@@ -13,9 +13,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.fixtures import db as dbfix
 from tests.fixtures.factories import PASSWORD, bearer, make_user, token_for
-from tests.support.apps import asgi_client, make_settings, started
+from tests.support.apps import cleaning_client, make_settings, started
 from tests.support.processes import ROOT, base_env, zenpro_command
 from zenpro.auth.service import SSO_ONLY
 from zenpro.config import Settings
@@ -38,10 +37,8 @@ async def sso_only_app(database_url: str) -> AsyncIterator[FastAPI]:
 
 @pytest.fixture
 async def sso_only(sso_only_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with asgi_client(sso_only_app) as c:
+    async with cleaning_client(sso_only_app) as c:
         yield c
-    await dbfix.clean(sso_only_app.state.engine)
-    sso_only_app.state.cache.moved(("auth", "grants"))
 
 
 async def test_the_login_page_offers_sso_and_folds_the_form_away(

@@ -17,7 +17,15 @@ import pytest
 from playwright.sync_api import Browser
 
 from tests.compat.harness import ADMIN_PASSWORD as COMPAT_ADMIN_PASSWORD
-from tests.compat.harness import Api, World, run_zenml_server, run_zenpro, seed, zenml_venv
+from tests.compat.harness import (
+    Api,
+    World,
+    run_zenml_server,
+    run_zenpro,
+    seed,
+    sees_workspace,
+    zenml_venv,
+)
 from tests.sso.conftest import Idp, Stack, _enter, free_port, new_page, node, providers_env
 from tests.sso.flows import at_provider, me
 
@@ -71,11 +79,6 @@ def test_zenml_login_pro_approved_by_an_sso_user(
         signed_in = me(pg)
         assert signed_in["id"] == world.ids["alice"]  # linked, not a new user
         assert signed_in["oauth_provider"] == "corp"
-        rc, out = alice.run("server", "list")
-        assert rc == 0, out
-        assert "ws1" in out, out
-        rc, out = alice.run("stack", "list")
-        assert rc == 0, out
-        assert "default" in out, out
+        sees_workspace(alice, "ws1")
     finally:
         pg.context.close()

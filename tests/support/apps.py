@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
+from tests.fixtures import db as dbfix
 from zenpro.config import Settings
 from zenpro.main import create_app
 
@@ -40,6 +41,16 @@ def asgi_client(app: FastAPI, base_url: str = BASE_URL, ip: str | None = None) -
     """An httpx client that calls ``app`` in-process (from ``ip`` when given)."""
     transport = httpx.ASGITransport(app=app, client=(ip, 1234) if ip else ("127.0.0.1", 123))
     return httpx.AsyncClient(transport=transport, base_url=base_url)
+
+
+@asynccontextmanager
+async def cleaning_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client for one test; afterwards every table but the seeded ones is emptied and
+    the app's caches are told (the suite's isolation)."""
+    async with asgi_client(app) as c:
+        yield c
+    await dbfix.clean(app.state.engine)
+    app.state.cache.moved(("auth", "grants"))
 
 
 @asynccontextmanager

@@ -22,7 +22,7 @@ from zenpro.devices import service as devices
 from zenpro.errors import Forbidden, NotAuthenticated, NotFound, error_responses
 from zenpro.kit.db import utcnow
 from zenpro.kit.net import client_ip
-from zenpro.kit.schemas import TEXT_PATTERN, Empty
+from zenpro.kit.schemas import Empty, text
 from zenpro.ratelimit import forms
 
 router = routing.router(tags=["auth"])
@@ -63,14 +63,9 @@ class LoginFields(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    username: str | None = Field(
-        None, max_length=255, pattern=TEXT_PATTERN, description="Local account name."
-    )
-    password: str | None = Field(
-        None,
-        max_length=1024,
-        pattern=TEXT_PATTERN,
-        description="Its password, or a `ZENPROKEY_` API key.",
+    username: Annotated[str, text(255)] | None = Field(None, description="Local account name.")
+    password: Annotated[str, text(1024)] | None = Field(
+        None, description="Its password, or a `ZENPROKEY_` API key."
     )
     grant_type: str | None = Field(
         None,
@@ -79,21 +74,16 @@ class LoginFields(BaseModel):
         "400 `unsupported_grant_type`).",
         json_schema_extra={"enum": list(GRANT_TYPES)},
     )
-    client_id: str | None = Field(
-        None,
-        max_length=64,
-        pattern=TEXT_PATTERN,
-        description="Workspace id (client credentials) or device client id.",
+    client_id: Annotated[str, text(64)] | None = Field(
+        None, description="Workspace id (client credentials) or device client id."
     )
-    client_secret: str | None = Field(
-        None, max_length=1024, pattern=TEXT_PATTERN, description="The workspace's enrollment key."
+    client_secret: Annotated[str, text(1024)] | None = Field(
+        None, description="The workspace's enrollment key."
     )
-    audience: str | None = Field(
-        None, max_length=1024, pattern=TEXT_PATTERN, description="Ignored; ZenML sends it."
+    audience: Annotated[str, text(1024)] | None = Field(
+        None, description="Ignored; ZenML sends it."
     )
-    device_code: str | None = Field(
-        None, max_length=1024, pattern=TEXT_PATTERN, description="Device-flow code."
-    )
+    device_code: Annotated[str, text(1024)] | None = Field(None, description="Device-flow code.")
 
 
 SharedForm = Annotated[forms.LoginForm, Depends(forms.shared_form)]

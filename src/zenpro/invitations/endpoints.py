@@ -19,7 +19,8 @@ from zenpro.invitations import service
 from zenpro.invitations.notifier import Notifier, get_notifier
 from zenpro.invitations.schemas import InvitationCreate, InvitationRead
 from zenpro.kit.pagination import Paged
-from zenpro.kit.schemas import TEXT_PATTERN, Empty
+from zenpro.kit.params import text_query
+from zenpro.kit.schemas import Empty
 from zenpro.models import Invitation
 from zenpro.organizations.deps import MemberCreate, MemberDelete, MemberRead
 
@@ -35,9 +36,7 @@ async def list_invitations(
     settings: AppSettings,
     scoped: MemberRead,
     paging: Paged,
-    email: Annotated[
-        str | None, Query(max_length=320, pattern=TEXT_PATTERN, description="Email (any case).")
-    ] = None,
+    email: Annotated[str | None, text_query("Email (any case).", 320)] = None,
     only_pending: Annotated[bool, Query(description="Not accepted and not expired.")] = False,
 ) -> list[InvitationRead]:
     """List an organization's invitations

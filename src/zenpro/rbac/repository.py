@@ -82,18 +82,16 @@ async def replace_share(
             Share.resource_id == resource_id,
         )
     )
-    who = f"u{user_id.hex}" if user_id else f"t{team_id.hex}" if team_id else ""
     db.add_all(
-        Share(
-            workspace_id=workspace_id,
+        Share.grant(
+            workspace_id,
+            resource_type,
+            resource_id,
+            action,
             user_id=user_id,
             team_id=team_id,
             project_id=project_id,
-            resource_type=resource_type,
-            resource_id=resource_id,
-            action=action,
             shared_by_id=shared_by,
-            share_key=f"{workspace_id.hex}:{who}:{resource_type}:{resource_id.hex}:{action}",
         )
         for action in sorted(actions)
     )

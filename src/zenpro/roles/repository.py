@@ -10,16 +10,10 @@ from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro.authz.granting import Scope
-from zenpro.models import (
-    Invitation,
-    Role,
-    RoleAlias,
-    RoleAssignment,
-    RolePermission,
-    Team,
-    User,
-    Workspace,
-)
+from zenpro.models import Invitation, Team, User, Workspace
+from zenpro.models.role import Role, RolePermission
+from zenpro.models.role_alias import RoleAlias
+from zenpro.models.role_assignment import RoleAssignment
 
 
 async def get_role(db: AsyncSession, role_id: uuid.UUID) -> Role | None:

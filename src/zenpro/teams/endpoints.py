@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import Depends, Query
 
 from zenpro import routing
 from zenpro.authz.guards import Authenticated
@@ -29,9 +29,16 @@ InvitationIdQuery = Annotated[
 ]
 
 
-def _exactly_one(user_id: uuid.UUID | None, invitation_id: uuid.UUID | None) -> None:
+def _member(
+    user_id: UserIdQuery = None, invitation_id: InvitationIdQuery = None
+) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    """The member a membership request names: exactly one of a user and an invitation."""
     if (user_id is None) == (invitation_id is None):
         raise invalid_query("user_id", "Give exactly one of user_id and invitation_id")
+    return user_id, invitation_id
+
+
+Member = Annotated[tuple[uuid.UUID | None, uuid.UUID | None], Depends(_member)]
 
 
 @router.post(
@@ -112,35 +119,23 @@ async def list_team_members(db: DB, scoped: TeamRead, paging: Paged) -> list[Tea
     "/teams/{team_id}/members",
     responses=error_responses(Conflict),
 )
-async def add_team_member(
-    db: DB,
-    scoped: TeamUpdate,
-    user_id: UserIdQuery = None,
-    invitation_id: InvitationIdQuery = None,
-) -> Empty:
+async def add_team_member(db: DB, scoped: TeamUpdate, member: Member) -> Empty:
     """Add a team member
 
     Exactly one of `user_id` (someone already in the organization) and `invitation_id` (a pending
     invitation of the organization); 409 if already a member.
     """
-    _exactly_one(user_id, invitation_id)
-    await service.add_member(db, scoped.access, scoped.obj, user_id, invitation_id)
+    await service.add_member(db, scoped.access, scoped.obj, *member)
     return Empty()
 
 
 @router.delete(
     "/teams/{team_id}/members",
 )
-async def remove_team_member(
-    db: DB,
-    scoped: TeamUpdate,
-    user_id: UserIdQuery = None,
-    invitation_id: InvitationIdQuery = None,
-) -> Empty:
+async def remove_team_member(db: DB, scoped: TeamUpdate, member: Member) -> Empty:
     """Remove a team member
 
     Exactly one of `user_id` and `invitation_id`.
     """
-    _exactly_one(user_id, invitation_id)
-    await service.remove_member(db, scoped.obj, user_id, invitation_id)
+    await service.remove_member(db, scoped.obj, *member)
     return Empty()

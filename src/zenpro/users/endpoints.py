@@ -15,6 +15,7 @@ from zenpro.deps import DB
 from zenpro.errors import BadRequest, Conflict, NotAuthenticated, NotFound, error_responses
 from zenpro.kit.lookup import Loading
 from zenpro.kit.pagination import Paged
+from zenpro.kit.params import text_query
 from zenpro.kit.schemas import TEXT_PATTERN, Empty
 from zenpro.models import User
 from zenpro.users import service
@@ -32,12 +33,8 @@ async def list_users(
     db: DB,
     actor: CurrentUser,
     paging: Paged,
-    email: Annotated[
-        str | None, Query(max_length=320, pattern=TEXT_PATTERN, description="Exact email.")
-    ] = None,
-    username: Annotated[
-        str | None, Query(max_length=255, pattern=TEXT_PATTERN, description="Exact username.")
-    ] = None,
+    email: Annotated[str | None, text_query("Exact email.", 320)] = None,
+    username: Annotated[str | None, text_query("Exact username.", 255)] = None,
     name: Annotated[
         str | None, Query(max_length=255, pattern=TEXT_PATTERN, description="Name contains.")
     ] = None,
