@@ -30,10 +30,7 @@ def _me(actor: UserPrincipal) -> uuid.UUID:
     return actor.user_id
 
 
-@router.get(
-    "",
-    response_model=list[APIKeyRead],
-)
+@router.get("", response_model=list[APIKeyRead])
 async def list_my_api_keys(db: DB, actor: CurrentHuman) -> list[APIKey]:
     """List my API keys
 
@@ -72,10 +69,7 @@ async def update_my_api_key(
     return await keys.update_key(db, _me(actor), key_id, body)
 
 
-@router.delete(
-    "/{key_id}",
-    responses=error_responses(NotFound),
-)
+@router.delete("/{key_id}", responses=error_responses(NotFound))
 async def delete_my_api_key(db: DB, actor: CurrentHuman, key_id: uuid.UUID) -> Empty:
     """Delete one of my API keys
 
@@ -85,10 +79,7 @@ async def delete_my_api_key(db: DB, actor: CurrentHuman, key_id: uuid.UUID) -> E
     return Empty()
 
 
-@router.post(
-    "/{key_id}/rotate",
-    responses=error_responses(NotFound, BadRequest),
-)
+@router.post("/{key_id}/rotate", responses=error_responses(NotFound, BadRequest))
 async def rotate_my_api_key(
     db: DB,
     actor: CurrentHuman,

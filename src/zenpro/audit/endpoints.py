@@ -46,9 +46,7 @@ Filters = Annotated[repo.AuditFilter, Depends(_filters)]
 ORDER = (AuditEvent.created.desc(), AuditEvent.id)
 
 
-@router.get(
-    "/organizations/{organization_id}/audit_events",
-)
+@router.get("/organizations/{organization_id}/audit_events")
 async def list_organization_audit_events(
     db: DB,
     scoped: MemberRead,
@@ -65,9 +63,7 @@ async def list_organization_audit_events(
     return [AuditEventRead.model_validate(e) for e in items]
 
 
-@router.get(
-    "/audit_events",
-)
+@router.get("/audit_events")
 async def list_audit_events(
     db: DB, _: Superuser, paging: Paged, filters: Filters
 ) -> list[AuditEventRead]:

@@ -210,10 +210,7 @@ async def _device_poll(
     )
 
 
-@router.get(
-    "/auth/api_token",
-    response_model_exclude_none=True,
-)
+@router.get("/auth/api_token", response_model_exclude_none=True)
 async def get_api_token(db: DB, actor: CurrentUser) -> TokenResponse:
     """Get an API token
 
@@ -223,9 +220,7 @@ async def get_api_token(db: DB, actor: CurrentUser) -> TokenResponse:
     return TokenResponse(access_token=issued.secret, expires_in=issued.expires_in)
 
 
-@router.post(
-    "/auth/logout",
-)
+@router.post("/auth/logout")
 async def logout(response: Response, db: DB, actor: CurrentPrincipal) -> Empty:
     """Log out
 
@@ -241,9 +236,7 @@ def _session_read(token: object, actor: Principal) -> SessionRead:
     return item.model_copy(update={"current": item.id == actor.token_id})
 
 
-@router.get(
-    "/users/me/sessions",
-)
+@router.get("/users/me/sessions")
 async def list_my_sessions(db: DB, actor: CurrentUser) -> list[SessionRead]:
     """List my sessions
 

@@ -105,10 +105,7 @@ def _password_form(request: Request, next_url: str) -> str:
 </form>"""
 
 
-@router.get(
-    "/login",
-    response_class=HTMLResponse,
-)
+@router.get("/login", response_class=HTMLResponse)
 async def login_page(
     request: Request,
     next: Annotated[

@@ -269,10 +269,7 @@ async def device_verify_submit(
     return render("Device approved", body)
 
 
-@router.get(
-    "/users/me/devices",
-    response_model=list[DeviceRead],
-)
+@router.get("/users/me/devices", response_model=list[DeviceRead])
 async def list_my_devices(db: DB, actor: CurrentHuman) -> list[Device]:
     """List my devices
 
@@ -281,10 +278,7 @@ async def list_my_devices(db: DB, actor: CurrentHuman) -> list[Device]:
     return await devices.list_mine(db, actor.user_id)
 
 
-@router.delete(
-    "/users/me/devices/{device_id}",
-    responses=error_responses(NotFound),
-)
+@router.delete("/users/me/devices/{device_id}", responses=error_responses(NotFound))
 async def revoke_my_device(db: DB, actor: CurrentHuman, device_id: uuid.UUID) -> Empty:
     """Revoke one of my devices
 

@@ -28,9 +28,7 @@ router = routing.router(tags=["invitations"])
 NotifierDep = Annotated[Notifier, Depends(get_notifier)]
 
 
-@router.get(
-    "/organizations/{organization_id}/invitations",
-)
+@router.get("/organizations/{organization_id}/invitations")
 async def list_invitations(
     db: DB,
     settings: AppSettings,
@@ -84,10 +82,7 @@ async def delete_invitation(db: DB, scoped: MemberDelete, invitation_id: uuid.UU
     return Empty()
 
 
-@router.get(
-    "/invitations/{invitation_id}",
-    responses=error_responses(NotFound),
-)
+@router.get("/invitations/{invitation_id}", responses=error_responses(NotFound))
 async def get_invitation(
     db: DB, settings: AppSettings, access: Authenticated, invitation_id: uuid.UUID
 ) -> InvitationRead:

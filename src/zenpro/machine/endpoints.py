@@ -65,10 +65,7 @@ class UsageCounts(BaseModel):
     count: int = Field(description="The workspace's count after this event.")
 
 
-@router.patch(
-    "/workspace_status",
-    responses=error_responses(BadRequest),
-)
+@router.patch("/workspace_status", responses=error_responses(BadRequest))
 async def update_workspace_status(
     db: DB,
     machine: WorkspaceMachine,
@@ -93,10 +90,7 @@ async def update_workspace_status(
     )
 
 
-@router.get(
-    "/users/authorize_server",
-    responses=error_responses(NotFound),
-)
+@router.get("/users/authorize_server", responses=error_responses(NotFound))
 async def authorize_server(
     db: DB,
     actor: CurrentUser,
@@ -140,9 +134,7 @@ async def entitlement(
     )
 
 
-@router.post(
-    "/usage-event",
-)
+@router.post("/usage-event")
 async def usage_event(db: DB, machine: WorkspaceMachine, body: UsageEvent) -> UsageCounts:
     """Report a usage event
 

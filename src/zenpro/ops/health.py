@@ -25,9 +25,7 @@ class Ready(BaseModel):
     migrations: str = Field(description="`ok`, or the current and expected revisions.")
 
 
-@router.get(
-    "/health",
-)
+@router.get("/health")
 async def health() -> Health:
     """Liveness
 

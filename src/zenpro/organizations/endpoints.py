@@ -33,9 +33,7 @@ from zenpro.organizations.schemas import (
 router = routing.router(prefix="/organizations", tags=["organizations"])
 
 
-@router.get(
-    "",
-)
+@router.get("")
 async def list_organizations(
     db: DB,
     access: Authenticated,
@@ -70,9 +68,7 @@ async def create_organization(
     return await service.one(db, org)
 
 
-@router.get(
-    "/{organization_id}",
-)
+@router.get("/{organization_id}")
 async def get_organization(db: DB, scoped: OrgByIdOrName) -> OrganizationRead:
     """Get an organization by id or name
 
@@ -95,10 +91,7 @@ async def update_organization(
     return await service.one(db, org)
 
 
-@router.delete(
-    "/{organization_id}",
-    responses=error_responses(Conflict),
-)
+@router.delete("/{organization_id}", responses=error_responses(Conflict))
 async def delete_organization(
     db: DB,
     scoped: OrgDelete,
@@ -113,9 +106,7 @@ async def delete_organization(
     return Empty()
 
 
-@router.get(
-    "/{organization_id}/members",
-)
+@router.get("/{organization_id}/members")
 async def list_organization_members(
     db: DB,
     scoped: MemberRead,

@@ -69,10 +69,7 @@ async def check_permissions(
     return JSONResponse(answer)  # a plain dict of bools: no response-model validation needed
 
 
-@router.get(
-    "/rbac/allowed_resource_ids",
-    operation_id="rbac_allowed_resource_ids",
-)
+@router.get("/rbac/allowed_resource_ids", operation_id="rbac_allowed_resource_ids")
 async def allowed_resource_ids(
     db: DB,
     machine: WorkspaceMachine,
@@ -91,10 +88,7 @@ async def allowed_resource_ids(
     return await service.allowed_resource_ids(Loading(db), ws, user_id, resource, action)
 
 
-@router.post(
-    "/rbac/resource_members",
-    responses=error_responses(NotFound),
-)
+@router.post("/rbac/resource_members", responses=error_responses(NotFound))
 async def rbac_resource_members(db: DB, machine: WorkspaceMachine, body: ResourceMembers) -> Empty:
     """Share a resource (workspace servers)
 
@@ -105,9 +99,7 @@ async def rbac_resource_members(db: DB, machine: WorkspaceMachine, body: Resourc
     return Empty()
 
 
-@router.delete(
-    "/rbac/resources",
-)
+@router.delete("/rbac/resources")
 async def rbac_delete_resources(
     db: DB,
     machine: WorkspaceMachine,
@@ -124,10 +116,7 @@ async def rbac_delete_resources(
     return Empty()
 
 
-@router.get(
-    "/permissions",
-    responses=error_responses(NotFound),
-)
+@router.get("/permissions", responses=error_responses(NotFound))
 async def get_my_permissions(
     db: DB,
     access: Authenticated,

@@ -75,10 +75,7 @@ async def get_role(db: DB, access: Authenticated, role_id: uuid.UUID) -> RoleRea
     return await service.one(db, named.role, named.organization_id)
 
 
-@router.patch(
-    "/roles/{role_id}",
-    responses=error_responses(NotFound, Conflict),
-)
+@router.patch("/roles/{role_id}", responses=error_responses(NotFound, Conflict))
 async def update_role(
     db: DB, access: Authenticated, role_id: uuid.UUID, body: RoleUpdate
 ) -> RoleRead:
@@ -90,10 +87,7 @@ async def update_role(
     return await service.one(db, role)
 
 
-@router.delete(
-    "/roles/{role_id}",
-    responses=error_responses(NotFound, Conflict),
-)
+@router.delete("/roles/{role_id}", responses=error_responses(NotFound, Conflict))
 async def delete_role(
     db: DB,
     access: Authenticated,
@@ -108,10 +102,7 @@ async def delete_role(
     return Empty()
 
 
-@router.get(
-    "/organizations/{organization_id}/roles",
-    responses=error_responses(NotFound),
-)
+@router.get("/organizations/{organization_id}/roles", responses=error_responses(NotFound))
 async def list_organization_roles(
     db: DB,
     access: Authenticated,
@@ -131,10 +122,7 @@ async def list_organization_roles(
     return await service.read_roles(db, roles, organization_id)
 
 
-@router.get(
-    "/roles/{role_id}/assignments",
-    responses=error_responses(NotFound),
-)
+@router.get("/roles/{role_id}/assignments", responses=error_responses(NotFound))
 async def list_role_assignments(
     db: DB,
     access: Authenticated,
@@ -212,10 +200,7 @@ async def create_role_assignment(
     return read
 
 
-@router.delete(
-    "/roles/{role_id}/assignments",
-    responses=error_responses(NotFound, Conflict),
-)
+@router.delete("/roles/{role_id}/assignments", responses=error_responses(NotFound, Conflict))
 async def delete_role_assignment(db: DB, access: Authenticated, target: AssignmentTarget) -> Empty:
     """Revoke a role assignment
 

@@ -83,10 +83,7 @@ async def create_service_account(db: DB, scoped: Creator, body: ServiceAccountCr
     return await service.create(db, _org(scoped), body)
 
 
-@router.get(
-    SA,
-    response_model=ServiceAccountRead,
-)
+@router.get(SA, response_model=ServiceAccountRead)
 async def get_service_account(db: DB, scoped: Reader, sa_id_or_username: ServiceAccountRef) -> User:
     """Get a service account
 
@@ -110,10 +107,7 @@ async def update_service_account(
     return await service.update(db, sa, body)
 
 
-@router.delete(
-    SA,
-    responses=error_responses(Conflict),
-)
+@router.delete(SA, responses=error_responses(Conflict))
 async def delete_service_account(
     db: DB, scoped: Deleter, sa_id_or_username: ServiceAccountRef
 ) -> Empty:
@@ -176,10 +170,7 @@ async def update_service_account_api_key(
     return await keys.update_key(db, sa.id, key_id, body)
 
 
-@router.delete(
-    KEY,
-    summary="Delete a service account's API key",
-)
+@router.delete(KEY, summary="Delete a service account's API key")
 async def delete_service_account_api_key(
     db: DB, scoped: Updater, sa_id_or_username: ServiceAccountRef, key_id: uuid.UUID
 ) -> Empty:
@@ -188,10 +179,7 @@ async def delete_service_account_api_key(
     return Empty()
 
 
-@router.post(
-    KEY + "/rotate",
-    responses=error_responses(BadRequest),
-)
+@router.post(KEY + "/rotate", responses=error_responses(BadRequest))
 async def rotate_service_account_api_key(
     db: DB,
     scoped: Updater,

@@ -52,9 +52,7 @@ async def create_team(db: DB, access: Authenticated, body: TeamCreate) -> TeamOu
     return await service.one(db, team)
 
 
-@router.get(
-    "/organizations/{organization_id}/teams",
-)
+@router.get("/organizations/{organization_id}/teams")
 async def list_organization_teams(
     db: DB,
     scoped: OrgRead,
@@ -72,10 +70,7 @@ async def list_organization_teams(
     return await service.to_read(db, items)
 
 
-@router.get(
-    "/teams/{team_id}",
-    summary="Get a team",
-)
+@router.get("/teams/{team_id}", summary="Get a team")
 async def get_team(db: DB, scoped: TeamRead) -> TeamOut:
     return await service.one(db, scoped.obj)
 
@@ -90,9 +85,7 @@ async def update_team(db: DB, scoped: TeamUpdate, body: TeamUpdateBody) -> TeamO
     return await service.one(db, team)
 
 
-@router.delete(
-    "/teams/{team_id}",
-)
+@router.delete("/teams/{team_id}")
 async def delete_team(db: DB, scoped: TeamDelete) -> Empty:
     """Delete a team
 
@@ -102,9 +95,7 @@ async def delete_team(db: DB, scoped: TeamDelete) -> Empty:
     return Empty()
 
 
-@router.get(
-    "/teams/{team_id}/members",
-)
+@router.get("/teams/{team_id}/members")
 async def list_team_members(db: DB, scoped: TeamRead, paging: Paged) -> list[TeamMemberRead]:
     """List a team's members
 
@@ -115,10 +106,7 @@ async def list_team_members(db: DB, scoped: TeamRead, paging: Paged) -> list[Tea
     return members
 
 
-@router.post(
-    "/teams/{team_id}/members",
-    responses=error_responses(Conflict),
-)
+@router.post("/teams/{team_id}/members", responses=error_responses(Conflict))
 async def add_team_member(db: DB, scoped: TeamUpdate, member: Member) -> Empty:
     """Add a team member
 
@@ -129,9 +117,7 @@ async def add_team_member(db: DB, scoped: TeamUpdate, member: Member) -> Empty:
     return Empty()
 
 
-@router.delete(
-    "/teams/{team_id}/members",
-)
+@router.delete("/teams/{team_id}/members")
 async def remove_team_member(db: DB, scoped: TeamUpdate, member: Member) -> Empty:
     """Remove a team member
 

@@ -25,10 +25,7 @@ router = routing.router(prefix="/users", tags=["users"])
 HiddenQuery = partial(Query, include_in_schema=False)
 
 
-@router.get(
-    "",
-    response_model=list[UserRead],
-)
+@router.get("", response_model=list[UserRead])
 async def list_users(
     db: DB,
     actor: CurrentUser,
