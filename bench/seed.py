@@ -140,9 +140,9 @@ async def seed(engine: AsyncEngine, size: str) -> Seeded:
         ws: uuid.UUID | None,
         project: uuid.UUID | None = None,
     ) -> None:
-        key = RoleAssignment.make_scope_key(
+        key = RoleAssignment.grant(
             role, organization_id=org, user_id=user, workspace_id=ws, project_id=project
-        )
+        ).scope_key
         if key in keys:
             return
         keys.add(key)
@@ -179,7 +179,7 @@ async def seed(engine: AsyncEngine, size: str) -> Seeded:
     while len(shares) < n["shares"]:
         user, w = rng.choice(users), rng.choice(workspaces)
         rid = uuid.uuid4()
-        key = f"{w.hex}:u{user.hex}:stack:{rid.hex}:read"
+        key = Share.grant(w, "stack", rid, "read", user_id=user).share_key
         if key in share_keys:
             continue
         share_keys.add(key)

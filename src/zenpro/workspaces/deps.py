@@ -20,14 +20,12 @@ async def load_workspace(db: AsyncSession, raw: str) -> Target[Workspace] | None
     return Target(ws, ws.organization_id, ws.id) if ws is not None else None
 
 
-def _visible(grants: Grants, target: Target[Any]) -> bool:
-    assert target.workspace_id is not None
-    return can_see(grants, target.workspace_id, target.organization_id)
+def _visible(grants: Grants, target: Target[Workspace]) -> bool:
+    return can_see(grants, target.obj.id, target.organization_id)
 
 
-def _member(grants: Grants, target: Target[Any]) -> bool:
-    assert target.workspace_id is not None
-    return grants.in_workspace(target.workspace_id)
+def _member(grants: Grants, target: Target[Workspace]) -> bool:
+    return grants.in_workspace(target.obj.id)
 
 
 def _guard(action: str, param: str = "workspace_id") -> Any:
