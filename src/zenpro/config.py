@@ -193,6 +193,15 @@ class Settings(BaseSettings):
         return v
 
     @model_validator(mode="after")
+    def _someone_can_sign_in(self) -> Settings:
+        if not self.password_login and not self.oidc_providers:
+            raise ValueError(
+                "ZENPRO_PASSWORD_LOGIN=false needs at least one ZENPRO_OIDC_PROVIDERS entry: "
+                "without one, nobody but superusers could sign in"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _production_is_safe(self) -> Settings:
         if self.env != "production":
             return self

@@ -131,6 +131,12 @@ def test_a_bad_provider_setting_stops_the_start_naming_it(
     assert says in done.stderr
 
 
+def test_password_login_off_needs_a_provider() -> None:
+    with pytest.raises(ValueError, match="ZENPRO_PASSWORD_LOGIN=false needs at least one"):
+        Settings(password_login=False)
+    assert Settings(password_login=False, oidc_providers=[PROVIDER]).password_login is False  # type: ignore[list-item]
+
+
 def test_settings_refuse_duplicate_keys_and_plain_http_in_production(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="the key 'acme' is used twice"):
         Settings(oidc_providers=[PROVIDER, PROVIDER])  # type: ignore[list-item]
