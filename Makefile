@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
-IDP     = tests/sso/idp
-IDP_STAMP = $(IDP)/node_modules/.installed
+# npm projects of the tests, each installed from its committed lock file: the OpenID provider
+# the SSO tests run (tests/sso/idp) and axe-core for the console's accessibility checks.
+NPM_DIRS   = tests/sso/idp tests/console
+NPM_STAMPS = $(addsuffix /node_modules/.installed,$(NPM_DIRS))
 
 .PHONY: run test lint types migrations-check test-unit test-browser test-compat test-sso bench fuzz clean
 
@@ -14,11 +16,10 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-# The OpenID provider the SSO tests run (tests/sso/idp), from its committed lock file.
-$(IDP_STAMP): $(IDP)/package.json $(IDP)/package-lock.json
+%/node_modules/.installed: %/package.json %/package-lock.json
 	if command -v npm >/dev/null 2>&1; then \
-	  npm ci --prefix $(IDP) --no-audit --no-fund --loglevel=error && touch $(IDP_STAMP); \
-	else echo "npm not found: the single sign-on tests (tests/sso) will be skipped"; fi
+	  npm ci --prefix $* --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the tests that need $* will be skipped (they fail under CI=true)"; fi
 
 ## run: install, migrate the SQLite file under ./data, ensure an admin, serve on :8080
 run: $(STAMP)
@@ -36,18 +37,18 @@ types: $(STAMP)
 migrations-check: $(STAMP)
 	$(BIN)/python -m tests.tools.migrations_check
 
-test-unit: $(STAMP) $(IDP_STAMP)
+test-unit: $(STAMP) $(NPM_STAMPS)
 	$(BIN)/pytest -q -m "not zenml" $(PYTEST_ARGS)
 
 test-compat: $(STAMP)
 	$(BIN)/pytest -q -m zenml $(PYTEST_ARGS)
 
 ## test-sso: single sign-on against the real OpenID provider (npm oidc-provider), both databases
-test-sso: $(STAMP) $(IDP_STAMP)
+test-sso: $(STAMP) $(NPM_STAMPS)
 	$(BIN)/pytest -q tests/sso $(PYTEST_ARGS)
 
 ## test: lint, types, migrations, the whole suite (SQLite + PostgreSQL + Redis when reachable)
-test: lint types migrations-check $(IDP_STAMP)
+test: lint types migrations-check $(NPM_STAMPS)
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 ## fuzz: the long schemathesis run (docs/reliability.md): more examples per operation and phase
@@ -65,4 +66,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(IDP)/node_modules
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(addsuffix /node_modules,$(NPM_DIRS))

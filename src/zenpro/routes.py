@@ -15,6 +15,7 @@ from zenpro.api_keys import endpoints as api_keys
 from zenpro.audit import endpoints as audit
 from zenpro.auth import endpoints as auth
 from zenpro.auth import pages
+from zenpro.console import endpoints as console
 from zenpro.devices import endpoints as devices
 from zenpro.invitations import endpoints as invitations
 from zenpro.machine import endpoints as machine
@@ -46,6 +47,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     roles.router,
     service_accounts.router,
     audit.router,
+    console.router,
 )
 
 

@@ -55,9 +55,7 @@ def operation_id(route: APIRoute) -> str:
     return route.name
 
 
-def router(**kwargs: Any) -> APIRouter:
-    """An ``APIRouter`` whose routes are :class:`DocumentedRoute` s, named by their
-    handlers; ``response_model`` defaults to the handler's return annotation (FastAPI)."""
-    return APIRouter(
-        route_class=DocumentedRoute, generate_unique_id_function=operation_id, **kwargs
-    )
+def router(route_class: type[DocumentedRoute] = DocumentedRoute, **kwargs: Any) -> APIRouter:
+    """An ``APIRouter`` whose routes are :class:`DocumentedRoute` s (or a subclass), named
+    by their handlers; ``response_model`` defaults to the handler's return annotation."""
+    return APIRouter(route_class=route_class, generate_unique_id_function=operation_id, **kwargs)

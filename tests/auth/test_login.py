@@ -165,7 +165,7 @@ async def test_login_page_refuses_open_redirects(client: httpx.AsyncClient, alic
             "/login", data={"username": "alice", "password": PASSWORD, "next": target}
         )
         assert r.status_code == 303
-        assert r.headers["location"] == "/docs"
+        assert r.headers["location"] == "/console"  # the default, never the target
 
 
 async def test_login_page_wrong_password_shows_error(

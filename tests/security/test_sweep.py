@@ -78,6 +78,10 @@ MEMBER_MAY = {
     # The console's page of GET /organizations/{id}: the organization and the workspaces
     # the member may see (none here; the leak check below holds it to that).
     ("GET", "/console/organizations/{organization_id}"),
+    # ... and of GET /organizations/{id}/teams (one's own teams), /roles and /roles/{id}.
+    ("GET", "/console/organizations/{organization_id}/teams"),
+    ("GET", "/console/organizations/{organization_id}/roles"),
+    ("GET", "/console/organizations/{organization_id}/roles/{role_id}"),
 }
 # Objects of B a plain member must never see in any answer.
 HIDDEN_FROM_MEMBER = (

@@ -47,10 +47,13 @@ def render(title: str, body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
 
 
+DEFAULT_NEXT = "/console"  # where a browser goes after signing in, unless told otherwise
+
+
 def safe_next(target: str | None) -> str:
     """Only same-site relative paths: an open redirect would help phishing."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/docs"
+        return DEFAULT_NEXT
     return target
 
 
@@ -114,7 +117,7 @@ async def login_page(
 ) -> HTMLResponse:
     """Login page
 
-    HTML sign-in form; after login the browser goes to `next` (default /docs).
+    HTML sign-in form; after login the browser goes to `next` (default /console).
     """
     return login_form(request, safe_next(next))
 

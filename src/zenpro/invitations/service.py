@@ -189,3 +189,14 @@ async def accept(db: AsyncSession, access: Access, inv_id: uuid.UUID) -> Invitat
     fresh = await repo.get(db, inv.id)
     assert fresh is not None
     return fresh
+
+
+async def offerable_roles(db: AsyncSession, access: Access, org: Organization) -> list[Role]:
+    """The organization-level roles ``access`` may put on an invitation in ``org`` (what
+    :func:`create` would accept: each role's permissions all held by the inviter), by
+    name; the console offers only these."""
+    stmt = roles.org_roles(access, org.id, Level.organization, None).order_by(Role.name)
+    found = list((await db.scalars(stmt)).all())
+    pairs = await roles_repo.pairs_of(db, [r.id for r in found])
+    scope = Scope(org.id)
+    return [r for r in found if not granting.missing(access.grants, scope, pairs.get(r.id, set()))]

@@ -15,7 +15,7 @@ from zenpro.config import Settings
 from zenpro.errors import Conflict, Forbidden, NotFound, SubscriptionLimit, flush_or_conflict
 from zenpro.kit.db import apply_changes
 from zenpro.kit.pagination import PageParams, fetch_sections
-from zenpro.models import Organization, Role, RoleAssignment
+from zenpro.models import Organization, Role, RoleAssignment, User
 from zenpro.organizations import repository as repo
 from zenpro.organizations.schemas import (
     MemberRead,
@@ -154,3 +154,11 @@ async def remove_member(db: AsyncSession, org: Organization, user_id: uuid.UUID)
     if await repo.remove_member(db, org.id, user_id) == 0:
         raise NotFound(f"User {user_id} is not a member of this organization")
     await db.flush()
+
+
+async def member_users(db: AsyncSession, org: Organization, limit: int = 100) -> list[User]:
+    """The organization's users and service accounts (the first section of
+    :func:`members`), by username, at most ``limit``: one statement, for pickers such
+    as the console's audit-trail actor filter."""
+    stmt, _ = repo.member_sections(org.id)[0]
+    return list((await db.scalars(stmt.order_by(User.username, User.id).limit(limit))).all())

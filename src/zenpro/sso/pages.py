@@ -19,7 +19,7 @@ from zenpro import routing
 from zenpro.auth import service as auth_service
 from zenpro.auth.deps import COOKIE_NAME, CurrentHuman, OptionalPrincipal
 from zenpro.auth.endpoints import NO_STORE, set_session_cookie
-from zenpro.auth.pages import base_path, render, safe_next
+from zenpro.auth.pages import DEFAULT_NEXT, base_path, render, safe_next
 from zenpro.auth.principal import UserPrincipal
 from zenpro.authz.guards import Public
 from zenpro.config import Settings
@@ -72,7 +72,11 @@ def problem_page(
 
 def _unknown(request: Request, key: str) -> HTMLResponse:
     return problem_page(
-        request, "Sign-in failed", f"No sign-in provider {key!r} is configured here", "/docs", 404
+        request,
+        "Sign-in failed",
+        f"No sign-in provider {key!r} is configured here",
+        DEFAULT_NEXT,
+        404,
     )
 
 
@@ -101,7 +105,7 @@ def _refused(
     "/auth/oidc/{key}/login",
     summary="Start a single sign-on",
     description="Redirects (303) to the provider's sign-in page; after it, the browser "
-    "comes back to `/auth/oidc/{key}/callback` and goes on to `next` (default /docs).",
+    "comes back to `/auth/oidc/{key}/callback` and goes on to `next` (default /console).",
     dependencies=[Public],
     response_class=HTMLResponse,
     responses={
@@ -180,7 +184,7 @@ async def oidc_callback(
             settings,
             provider,
             _provider_error(provider, error) if error else exc,
-            "/docs",
+            DEFAULT_NEXT,
         )
     next_url = flow.next_url
     # The state is spent now, whatever follows; and no transaction (on SQLite: the write
@@ -347,7 +351,9 @@ async def logout(
 ) -> Response:
     if not isinstance(principal, UserPrincipal):
         # Nothing to end: said as such (401), so a client can tell it had no session.
-        return problem_page(request, "Not signed in", "There is no session to end", "/docs", 401)
+        return problem_page(
+            request, "Not signed in", "There is no session to end", DEFAULT_NEXT, 401
+        )
     user = await repo.user(db, principal.user_id)
     provider = settings.oidc_provider(user.oauth_provider or "") if user else None
     await auth_service.logout(db, principal)
@@ -356,7 +362,7 @@ async def logout(
         end = await _end_session(settings, provider, request)
         if end:
             body += f'<p><a href="{escape(end)}">Also sign out of {escape(provider.name)}</a></p>'
-    body += f'<p><a href="{escape(_login_link(request, "/docs"))}">Sign in again</a></p>'
+    body += f'<p><a href="{escape(_login_link(request, DEFAULT_NEXT))}">Sign in again</a></p>'
     response = render("Signed out", body)
     response.delete_cookie(COOKIE_NAME, path="/")
     return response

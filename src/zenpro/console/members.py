@@ -1,0 +1,330 @@
+"""An organization's members: users, service accounts, teams and pending invitations with
+their organization roles; invite by email with a role; remove a user; revoke an
+invitation. Guards are the API's (``organizations.deps``: member read/create/delete)."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+
+from zenpro.authz.access import Access
+from zenpro.authz.guards import Scoped
+from zenpro.authz.vocabulary import Level
+from zenpro.console import forms
+from zenpro.console.forms import Form
+from zenpro.console.html import Markup, h, join
+from zenpro.console.invitations import console_link
+from zenpro.console.layout import Crumb, console_router, flash, page, url
+from zenpro.console.organizations import org_crumbs, org_tabs
+from zenpro.console.paging import Notice, Offset, pager, params
+from zenpro.console.widgets import (
+    action_button,
+    empty,
+    form_errors,
+    link,
+    post_form,
+    select,
+    text_field,
+    when,
+)
+from zenpro.deps import DB, AppSettings
+from zenpro.errors import NotFound, ZenproError
+from zenpro.invitations import service as invitations
+from zenpro.invitations.schemas import InvitationCreate
+from zenpro.models import Organization, Role, Team, Workspace
+from zenpro.organizations import service as orgs
+from zenpro.organizations.deps import MemberCreate, MemberDelete, MemberRead
+from zenpro.organizations.schemas import MemberRead as Member
+from zenpro.organizations.schemas import MemberType, RoleRef
+from zenpro.roles import service as roles
+from zenpro.teams import repository as teams_repo
+from zenpro.teams import service as teams
+from zenpro.workspaces import repository as ws_repo
+from zenpro.workspaces import service as workspaces
+
+router = console_router()
+NOTICES = {
+    "removed": "Member removed from the organization (their roles, teams and shares here).",
+    "revoked": "Invitation revoked.",
+}
+TYPE_TEXT = {
+    MemberType.user: "User",
+    MemberType.service_account: "Service account",
+    MemberType.team: "Team",
+    MemberType.invitation: "Invitation",
+}
+
+
+def _roles(roles: list[RoleRef]) -> str:
+    return ", ".join(r.name for r in roles) or "—"
+
+
+def _row_actions(request: Request, access: Access, org: Organization, m: Member) -> Markup:
+    if not access.grants.org_allows(org.id, "member", "delete"):
+        return Markup("")
+    base = f"/console/organizations/{org.id}"
+    if m.type is MemberType.invitation:
+        return action_button(
+            request,
+            f"{base}/invitations/{m.id}/delete",
+            "Revoke",
+            danger=True,
+            describe=f"Revoke the invitation of {m.name}",
+        )
+    if m.type in (MemberType.user, MemberType.service_account) and m.id != org.owner_id:
+        return action_button(
+            request,
+            f"{base}/members/remove",
+            "Remove",
+            danger=True,
+            hidden={"user_id": str(m.id)},
+            describe=f"Remove {m.name} from the organization",
+        )
+    return Markup("")
+
+
+def _row(request: Request, access: Access, org: Organization, m: Member) -> Markup:
+    detail: Markup | str = m.email or ""
+    if m.type is MemberType.invitation:
+        detail = h("$e (pending, expires $w)", e=m.email or "", w=when(m.expires))
+    if m.id == org.owner_id:
+        detail = h("$d (owner)", d=detail)
+    return h(
+        '<tr><th scope="row">$n</th><td data-label="Type">$t</td><td data-label="Email">$d</td>'
+        '<td data-label="Roles">$r</td><td>$a</td></tr>',
+        n=m.name,
+        t=TYPE_TEXT[m.type],
+        d=detail,
+        r=_roles(m.roles),
+        a=_row_actions(request, access, org, m),
+    )
+
+
+def _invite_link(request: Request, access: Access, org: Organization) -> Markup:
+    if not access.grants.org_allows(org.id, "member", "create"):
+        return Markup("")
+    return h(
+        "<p>$l</p>",
+        l=link(
+            request, f"/console/organizations/{org.id}/invitations/new", "Invite someone", "button"
+        ),
+    )
+
+
+async def _invite_page(
+    request: Request,
+    db: DB,
+    scoped: Scoped[Organization],
+    form: Form | None = None,
+    problem: str | None = None,
+    status: int = 200,
+) -> Response:
+    """Email, organization role, and optionally a workspace role and a team, all carried by
+    the invitation until it is accepted. Only roles the inviter may grant are offered."""
+    org, access = scoped.obj, scoped.access
+    offered = await invitations.offerable_roles(db, access, org)
+    options = [(str(RoleRef.of(r, org.id).id), r.name) for r in offered]
+    member = next((v for v, name in options if name == "Organization Member"), "")
+    filters = ws_repo.Filters(organization_id=org.id)
+    stmt = workspaces.list_stmt(access, filters, member_only=False).where(
+        Workspace.status != "deleted"
+    )
+    spaces = (await db.scalars(stmt.order_by(Workspace.name).limit(100))).all()
+    ws_roles = (
+        await db.scalars(roles.org_roles(access, org.id, Level.workspace, None).order_by(Role.name))
+    ).all()
+    team_rows = (await db.scalars(teams_repo.list_stmt(org.id, None).order_by(Team.name))).all()
+    fields = join(
+        [
+            text_field(form, "email", "Email", required=True, kind="email", autocomplete="email"),
+            select(form, "role_id", "Organization role", options, value=member),
+            select(
+                form,
+                "workspace_id",
+                "Workspace (optional)",
+                [("", "No workspace")] + [(str(w.id), w.name) for w in spaces],
+            ),
+            select(
+                form,
+                "workspace_role_id",
+                "Role in that workspace",
+                [("", "No workspace role")]
+                + [(str(RoleRef.of(r, org.id).id), r.name) for r in ws_roles],
+            ),
+            select(
+                form,
+                "team_id",
+                "Team (optional)",
+                [("", "No team")] + [(str(t.id), t.name) for t in team_rows],
+            ),
+        ]
+    )
+    body = h(
+        "<p>They accept when signed in with this email address. No email is sent: pass on the "
+        "invitation link shown after inviting. What you choose here is theirs once they "
+        "accept; you may grant only what you hold.</p>$e$f",
+        e=form_errors(form, problem),
+        f=post_form(request, f"/console/organizations/{org.id}/invitations", fields, "Invite"),
+    )
+    crumbs = org_crumbs(
+        org, Crumb("Members", f"/console/organizations/{org.id}/members"), Crumb("Invite")
+    )
+    return page(request, "Invite someone", body, crumbs, status=status)
+
+
+@router.get("/console/organizations/{organization_id}/invitations/new")
+async def console_new_invitation(request: Request, db: DB, scoped: MemberCreate) -> Response:
+    """The invitation form: email, organization role, workspace role and team."""
+    return await _invite_page(request, db, scoped)
+
+
+def _optional_id(form: Form, name: str) -> uuid.UUID | None:
+    raw = form.get(name).strip()
+    if not raw:
+        return None
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        form.errors[name] = "Choose one of the options."
+        return None
+
+
+Extras = tuple[uuid.UUID | None, uuid.UUID | None, uuid.UUID | None]
+
+
+def _extras(form: Form) -> Extras:
+    """The optional workspace, workspace role and team of the form (errors noted on it)."""
+    ids = (
+        _optional_id(form, "workspace_id"),
+        _optional_id(form, "workspace_role_id"),
+        _optional_id(form, "team_id"),
+    )
+    if (ids[0] is None) != (ids[1] is None) and not form.errors:
+        form.errors["workspace_role_id"] = "Choose both a workspace and a role in it, or neither."
+    return ids
+
+
+async def _carry(db: DB, scoped: Scoped[Organization], inv_id: uuid.UUID, extras: Extras) -> None:
+    """What the invitation carries besides its organization role, through the API's
+    services (``roles.assign``, ``teams.add_member``): each checks the inviter may grant it."""
+    access, org = scoped.access, scoped.obj
+    ws_id, ws_role, team_id = extras
+    subject = roles.Subject(invitation_id=inv_id)
+    if ws_id is not None and ws_role is not None:
+        named = await roles.named_role(db, access, ws_role)
+        scope = await roles.resolve_scope(db, access, named, subject, org.id, ws_id, None)
+        await roles.assign(db, access, named.role, scope, subject)
+    if team_id is not None:
+        team = await teams_repo.get(db, team_id)
+        if team is None or team.organization_id != org.id:
+            raise NotFound("No such team in this organization")
+        await teams.add_member(db, access, team, None, inv_id)
+
+
+async def _members_page(
+    request: Request,
+    db: DB,
+    scoped: Scoped[Organization],
+    offset: int = 0,
+    *,
+    form: Form | None = None,
+    problem: str | None = None,
+    notice: Markup | None = None,
+    status: int = 200,
+) -> Response:
+    org, access = scoped.obj, scoped.access
+    items, total = await orgs.members(db, org, params(offset))
+    if items:
+        listing = h(
+            "<table><caption>Members, teams and pending invitations</caption><thead><tr>"
+            '<th scope="col">Name</th><th scope="col">Type</th><th scope="col">Email</th>'
+            '<th scope="col">Organization roles</th><th scope="col">Actions</th></tr></thead>'
+            "<tbody>$rows</tbody></table>$pager",
+            rows=join(_row(request, access, org, m) for m in items),
+            pager=pager(request, f"/console/organizations/{org.id}/members", offset, total),
+        )
+    else:
+        listing = empty("Nobody here yet: invite someone below.")
+    body = join(
+        [
+            org_tabs(request, access, org, "Members"),
+            form_errors(form, problem),
+            listing,
+            _invite_link(request, access, org),
+        ]
+    )
+    crumbs = org_crumbs(org, Crumb("Members"))
+    return page(request, f"Members of {org.name}", body, crumbs, notice=notice, status=status)
+
+
+@router.get("/console/organizations/{organization_id}/members")
+async def console_members(
+    request: Request, db: DB, scoped: MemberRead, offset: Offset = 0, notice: Notice = None
+) -> Response:
+    """An organization's members with their roles, and an invitation form."""
+    shown = flash(NOTICES[notice]) if notice in NOTICES else None
+    return await _members_page(request, db, scoped, offset, notice=shown)
+
+
+@router.post("/console/organizations/{organization_id}/invitations")
+async def console_invite(
+    request: Request, db: DB, scoped: MemberCreate, settings: AppSettings
+) -> Response:
+    """Invite someone by email with an organization role, and optionally a workspace role
+    and a team, in one transaction; the link to pass on is shown."""
+    form = await forms.read(request)
+    data = forms.parse(
+        form,
+        InvitationCreate,
+        {"email": form.get("email").strip(), "role_id": forms.optional(form.get("role_id"))},
+    )
+    extras = _extras(form)
+    if data is None or form.errors:
+        return await _invite_page(request, db, scoped, form, status=400)
+    try:
+        async with db.begin_nested():  # all of it or nothing
+            inv = await invitations.create(db, scoped.access, scoped.obj, data, settings)
+            await _carry(db, scoped, inv.id, extras)
+    except ZenproError as exc:
+        return await _invite_page(request, db, scoped, form, exc.message, exc.status_code)
+    notice = h(
+        '<div class="notice ok" role="status"><p>Invitation created for $e. Send them this '
+        'link:</p><pre class="secret" tabindex="0">$l</pre></div>',
+        e=inv.email,
+        l=console_link(settings, inv.id),
+    )
+    return await _members_page(request, db, scoped, notice=notice)
+
+
+@router.post("/console/organizations/{organization_id}/members/remove")
+async def console_remove_member(request: Request, db: DB, scoped: MemberDelete) -> Response:
+    """Remove a user from the organization (not its owner: the API's 409 is shown)."""
+    form = await forms.read(request)
+    try:
+        user_id = uuid.UUID(form.get("user_id"))
+    except ValueError:
+        return await _members_page(request, db, scoped, problem="No such member.", status=400)
+    try:
+        async with db.begin_nested():
+            await orgs.remove_member(db, scoped.obj, user_id)
+    except ZenproError as exc:
+        return await _members_page(request, db, scoped, problem=exc.message, status=exc.status_code)
+    target = f"/console/organizations/{scoped.obj.id}/members?notice=removed"
+    return RedirectResponse(url(request, target), status_code=303)
+
+
+@router.post("/console/organizations/{organization_id}/invitations/{invitation_id}/delete")
+async def console_revoke_invitation(
+    request: Request, db: DB, scoped: MemberDelete, invitation_id: uuid.UUID
+) -> Response:
+    """Revoke a pending invitation."""
+    await forms.read(request)
+    try:
+        async with db.begin_nested():
+            await invitations.delete(db, scoped.obj, invitation_id)
+    except NotFound as exc:
+        return await _members_page(request, db, scoped, problem=exc.message, status=404)
+    target = f"/console/organizations/{scoped.obj.id}/members?notice=revoked"
+    return RedirectResponse(url(request, target), status_code=303)
