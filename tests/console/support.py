@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import BASE_URL
+from tests.fixtures.authz import assign
 from tests.fixtures.factories import make_user, token_for
+from tests.security.world import snapshot
 from zenpro.auth.deps import COOKIE_NAME
-from zenpro.models import User
+from zenpro.models import Organization, User
 
 ORG_VIEWER_ID = uuid.UUID("00000000-0000-4000-8000-000000000003")
 HTML = {"Accept": "text/html"}
@@ -74,3 +78,45 @@ def text_of(html: str) -> str:
 def forms_of(html: str) -> list[str]:
     """The action of every post form on the page."""
     return re.findall(r'<form[^>]*method="post"[^>]*action="([^"]+)"', html)
+
+
+def assert_says(r: httpx.Response, status: int, words: str) -> None:
+    """``r`` answered ``status``, and its page says ``words``."""
+    assert r.status_code == status
+    assert words in text_of(r.text)
+
+
+def assert_invalid(r: httpx.Response) -> None:
+    """A form refused as invalid (400), a field marked for screen readers."""
+    assert r.status_code == 400
+    assert 'aria-invalid="true"' in r.text
+
+
+def assert_read_only(r: httpx.Response) -> None:
+    """A page (200) that offers no form but signing out."""
+    assert r.status_code == 200
+    assert forms_of(r.text) == ["/console/logout"]
+
+
+async def make_viewer(db: AsyncSession, org_id: str, who: Person) -> Organization:
+    """``who`` made an Organization Viewer of the organization ``org_id``."""
+    org = await read_one(db, select(Organization).where(Organization.id == uuid.UUID(org_id)))
+    assert org is not None
+    await assign(db, ORG_VIEWER_ID, org, user=who.user)
+    return org  # type: ignore[no-any-return]
+
+
+async def assert_posts_refused(
+    db: AsyncSession,
+    who: Person,
+    posts: Iterable[tuple[str, dict[str, str]]],
+    refusals: tuple[int, ...] = (403,),
+) -> None:
+    """Each post, with ``who``'s own valid token (so only the guards refuse), answers one
+    of ``refusals``, and nothing in the database changes."""
+    before = await snapshot(db)
+    token = await who.csrf()
+    for path, data in posts:
+        r = await who.post(path, data, token=token)
+        assert r.status_code in refusals, (path, r.status_code)
+    assert await snapshot(db) == before

@@ -15,14 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.console.support import (
     HTML,
-    ORG_VIEWER_ID,
     Person,
+    assert_invalid,
+    assert_posts_refused,
+    assert_says,
     forms_of,
+    make_viewer,
     person,
     read_one,
     text_of,
 )
-from tests.fixtures.authz import assign
 from tests.security.world import snapshot
 from zenpro.authz.vocabulary import ORG_ADMIN_ID
 from zenpro.console import csrf
@@ -44,12 +46,36 @@ async def _org(ann: Person, name: str = "Acme Labs") -> str:
     return found.group(1)
 
 
+async def _org_pages(ann: Person, name: str = "Acme Labs") -> tuple[str, str]:
+    """A new organization of ``ann``'s: its id, and the path of its console pages."""
+    org_id = await _org(ann, name)
+    return org_id, f"/console/organizations/{org_id}"
+
+
+async def _made(ann: Person, path: str, data: dict[str, str]) -> str:
+    """What a create form at ``path`` made: the path it redirects to, without its notice."""
+    made = await ann.post(path, data)
+    return str(made.headers["location"].split("?")[0])
+
+
+async def _org_and_workspace(ann: Person, ws_name: str) -> tuple[str, str, str]:
+    """A new organization of ``ann``'s with one workspace: its id, the organization's
+    path and the workspace's."""
+    org_id, base = await _org_pages(ann)
+    return org_id, base, await _made(ann, f"{base}/workspaces", {"name": ws_name})
+
+
+async def _sent_to(client: httpx.AsyncClient, path: str, location: str) -> None:
+    """A browser asking for ``path`` is redirected (303) to ``location``."""
+    browser = await client.get(path, headers=HTML)
+    assert browser.status_code == 303
+    assert browser.headers["location"] == location
+
+
 async def test_root_sends_browsers_to_the_console_and_keeps_its_404(
     client: httpx.AsyncClient,
 ) -> None:
-    browser = await client.get("/", headers=HTML)
-    assert browser.status_code == 303
-    assert browser.headers["location"] == "/console"
+    await _sent_to(client, "/", "/console")
     api = await client.get("/")
     assert api.status_code == 404
     assert api.json() == {"detail": "Not Found"}
@@ -58,9 +84,8 @@ async def test_root_sends_browsers_to_the_console_and_keeps_its_404(
 async def test_not_signed_in_goes_through_login_and_api_clients_get_401(
     client: httpx.AsyncClient,
 ) -> None:
-    r = await client.get("/console/organizations/new?x=1", headers=HTML)
-    assert r.status_code == 303
-    assert r.headers["location"] == "/login?next=%2Fconsole%2Forganizations%2Fnew%3Fx%3D1"
+    login = "/login?next=%2Fconsole%2Forganizations%2Fnew%3Fx%3D1"
+    await _sent_to(client, "/console/organizations/new?x=1", login)
     api = await client.get("/console")
     assert api.status_code == 401
     assert "text/html" in api.headers["content-type"]
@@ -115,13 +140,11 @@ async def test_create_organization_owner_is_admin_and_text_is_escaped(
 async def test_errors_are_shown_in_place_and_the_form_keeps_its_input(ann: Person) -> None:
     await _org(ann, "Taken Name")
     dup = await ann.post("/console/organizations", {"name": "taken name", "display_name": "Kept"})
-    assert dup.status_code == 409
-    assert "An organization with that name already exists" in text_of(dup.text)
+    assert_says(dup, 409, "An organization with that name already exists")
     assert 'value="taken name"' in dup.text
     assert 'value="Kept"' in dup.text
     bad = await ann.post("/console/organizations", {"name": ""})
-    assert bad.status_code == 400
-    assert 'aria-invalid="true"' in bad.text
+    assert_invalid(bad)
     assert 'class="field-error"' in bad.text
 
 
@@ -146,8 +169,7 @@ async def test_a_form_without_this_sessions_token_changes_nothing(
 
 
 async def test_settings_and_delete_with_the_409_explained(ann: Person, db: AsyncSession) -> None:
-    org_id = await _org(ann)
-    base = f"/console/organizations/{org_id}"
+    org_id, base = await _org_pages(ann)
     saved = await ann.post(f"{base}/settings", {"name": "Acme Labs", "display_name": "ACME"})
     assert saved.status_code == 200
     assert "Settings saved." in saved.text
@@ -227,23 +249,20 @@ async def test_deactivate_reactivate_delete_a_workspace(ann: Person, db: AsyncSe
     assert gone.status_code == 303
     assert (await read_one(db, column.with_only_columns(Workspace.status))) == "deleted"
     again = await ann.post(f"{path}/delete")
-    assert again.status_code == 409
-    assert "is deleted" in text_of(again.text)
+    assert_says(again, 409, "is deleted")
 
 
 async def test_members_invite_revoke_and_remove(
     ann: Person, client: httpx.AsyncClient, db: AsyncSession
 ) -> None:
-    org_id = await _org(ann)
-    base = f"/console/organizations/{org_id}"
+    org_id, base = await _org_pages(ann)
     invited = await ann.post(f"{base}/invitations", {"email": "colleague@example.com"})
     assert invited.status_code == 200, text_of(invited.text)
     assert re.search(r"http://testserver/console/invitations/[0-9a-f-]{36}", invited.text)
     words = text_of(invited.text)
     assert "colleague@example.com (pending" in words
     again = await ann.post(f"{base}/invitations", {"email": "colleague@example.com"})
-    assert again.status_code == 409
-    assert "already has a pending invitation" in text_of(again.text)
+    assert_says(again, 409, "already has a pending invitation")
     assert 'value="colleague@example.com"' in again.text
     inv = await read_one(db, select(Invitation).where(Invitation.email == "colleague@example.com"))
     assert inv is not None
@@ -251,16 +270,13 @@ async def test_members_invite_revoke_and_remove(
     assert await read_one(db, select(Invitation).where(Invitation.id == inv.id)) is None
 
     bo = await person(client, db, "bo")
-    org = await read_one(db, select(Organization).where(Organization.id == uuid.UUID(org_id)))
-    assert org is not None
-    await assign(db, ORG_VIEWER_ID, org, user=bo.user)
+    await make_viewer(db, org_id, bo)
     page = await ann.get(f"{base}/members")
     assert bo.user.username in page.text
     assert "Organization Viewer" in page.text
     assert f"Remove {ann.user.username}" not in page.text  # the owner has no Remove button
     owner = await ann.post(f"{base}/members/remove", {"user_id": str(ann.user.id)})
-    assert owner.status_code == 409
-    assert "owner cannot be removed" in text_of(owner.text)
+    assert_says(owner, 409, "owner cannot be removed")
     assert (
         await ann.post(f"{base}/members/remove", {"user_id": str(bo.user.id)})
     ).status_code == 303
@@ -270,17 +286,12 @@ async def test_members_invite_revoke_and_remove(
 async def test_a_viewer_sees_no_write_controls_and_replayed_posts_change_nothing(
     ann: Person, client: httpx.AsyncClient, db: AsyncSession
 ) -> None:
-    org_id = await _org(ann)
-    base = f"/console/organizations/{org_id}"
-    made = await ann.post(f"{base}/workspaces", {"name": "ws-v"})
-    ws_path = made.headers["location"].split("?")[0]
+    org_id, base, ws_path = await _org_and_workspace(ann, "ws-v")
     await ann.post(f"{base}/invitations", {"email": "x@example.com"})
     inv = await read_one(db, select(Invitation).where(Invitation.email == "x@example.com"))
     assert inv is not None
     viewer = await person(client, db, "vic")
-    org = await read_one(db, select(Organization).where(Organization.id == uuid.UUID(org_id)))
-    assert org is not None
-    await assign(db, ORG_VIEWER_ID, org, user=viewer.user)
+    await make_viewer(db, org_id, viewer)
 
     for path in (base, f"{base}/members", ws_path):
         r = await viewer.get(path)
@@ -303,20 +314,14 @@ async def test_a_viewer_sees_no_write_controls_and_replayed_posts_change_nothing
         f"{ws_path}/rotate_key": {},
         f"{ws_path}/delete": {},
     }
-    before = await snapshot(db)
-    token = await viewer.csrf()  # the Viewer's own, valid token: only the guards refuse
-    for path, data in admin_posts.items():
-        r = await viewer.post(path, data, token=token)
-        assert r.status_code in (403, 404), (path, r.status_code)
-    assert await snapshot(db) == before
+    await assert_posts_refused(db, viewer, admin_posts.items(), (403, 404))
 
 
 async def test_a_stranger_gets_404_on_every_page(
     ann: Person, client: httpx.AsyncClient, db: AsyncSession
 ) -> None:
     org_id = await _org(ann)
-    made = await ann.post(f"/console/organizations/{org_id}/workspaces", {"name": "ws-s"})
-    ws_path = made.headers["location"].split("?")[0]
+    ws_path = await _made(ann, f"/console/organizations/{org_id}/workspaces", {"name": "ws-s"})
     eve = await person(client, db, "eve")
     for path in (
         f"/console/organizations/{org_id}",
@@ -352,8 +357,7 @@ async def test_the_invited_colleague_accepts_and_nobody_else_can(
     assert (await eve.post(f"{link}/accept")).status_code == 404
     assert await snapshot(db) == before
     shown = await colleague.get(link)
-    assert shown.status_code == 200
-    assert "Organization Viewer" in text_of(shown.text)
+    assert_says(shown, 200, "Organization Viewer")
     accepted = await colleague.post(f"{link}/accept", token=await colleague.csrf(link))
     assert accepted.status_code == 303
     assert accepted.headers["location"] == f"/console/organizations/{org_id}?notice=joined"
@@ -362,19 +366,16 @@ async def test_the_invited_colleague_accepts_and_nobody_else_can(
     assert "Members" in home.text  # a Viewer reads members
     assert "Settings" not in home.text
     again = await colleague.post(f"{link}/accept")
-    assert again.status_code == 409
-    assert "already been accepted" in text_of(again.text)
+    assert_says(again, 409, "already been accepted")
 
 
 async def test_an_invitation_carries_a_workspace_role_and_a_team_all_or_nothing(
     ann: Person, client: httpx.AsyncClient, db: AsyncSession
 ) -> None:
-    org_id = await _org(ann)
-    base = f"/console/organizations/{org_id}"
-    ws_path = (await ann.post(f"{base}/workspaces", {"name": "ws-inv"})).headers["location"]
-    ws_id = ws_path.split("?")[0].rsplit("/", 1)[1]
-    team_path = (await ann.post(f"{base}/teams", {"name": "Crew"})).headers["location"]
-    team_id = team_path.split("?")[0].rsplit("/", 1)[1]
+    _, base, ws_path = await _org_and_workspace(ann, "ws-inv")
+    ws_id = ws_path.rsplit("/", 1)[1]
+    team_path = await _made(ann, f"{base}/teams", {"name": "Crew"})
+    team_id = team_path.rsplit("/", 1)[1]
     form = await ann.get(f"{base}/invitations/new")
     assert form.status_code == 200
     ws_viewer = re.search(r'<option value="([0-9a-f-]{36})">Workspace Viewer</option>', form.text)
@@ -383,8 +384,7 @@ async def test_an_invitation_carries_a_workspace_role_and_a_team_all_or_nothing(
     email, name = str(colleague.user.email), colleague.user.username  # before any expiry
     before = await snapshot(db)
     half = await ann.post(f"{base}/invitations", {"email": email, "workspace_id": ws_id})
-    assert half.status_code == 400
-    assert "Choose both a workspace and a role" in text_of(half.text)
+    assert_says(half, 400, "Choose both a workspace and a role")
     assert await snapshot(db) == before
     other = await person(client, db, "oth")
     foreign_team = (
@@ -417,5 +417,5 @@ async def test_an_invitation_carries_a_workspace_role_and_a_team_all_or_nothing(
     assert (
         await colleague.post(f"{link.group(1)}/accept", token=await colleague.csrf(link.group(1)))
     ).status_code == 303
-    assert (await colleague.get(ws_path.split("?")[0])).status_code == 200  # the workspace role
-    assert name in text_of((await ann.get(team_path.split("?")[0])).text)
+    assert (await colleague.get(ws_path)).status_code == 200  # the workspace role
+    assert name in text_of((await ann.get(team_path)).text)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.console.support import ORG_VIEWER_ID, Person, forms_of, person, read_one, text_of
-from tests.console.test_pages import _org, ann
+from tests.console.test_pages import _org, _org_and_workspace, ann
 from tests.fixtures.authz import assign
 from zenpro.authz.vocabulary import ORG_MEMBER_ID
 from zenpro.models import Organization
@@ -59,10 +59,7 @@ async def test_roles_are_listed_read_only_with_their_matrix(
 async def test_audit_trail_filters_and_links(
     ann: Person, client: httpx.AsyncClient, db: AsyncSession
 ) -> None:
-    org_id = await _org(ann)
-    base = f"/console/organizations/{org_id}"
-    made = await ann.post(f"{base}/workspaces", {"name": "ws-audit"})
-    ws_path = made.headers["location"].split("?")[0]
+    org_id, base, ws_path = await _org_and_workspace(ann, "ws-audit")
     trail = await ann.get(f"{base}/audit")
     assert trail.status_code == 200
     assert f'href="{ws_path}"' in trail.text  # the event links to its object

@@ -183,13 +183,13 @@ def test_a_provider_that_puts_only_sub_in_the_id_token(page: Page, stack: Stack)
 
 def test_the_api_v1_alias_and_a_foreign_next(page: Page, stack: Stack) -> None:
     """Under ``/api/v1`` the buttons stay under it; the redirect URI is the one
-    registered; a ``next`` off this site falls back to /docs."""
+    registered; a ``next`` off this site falls back to the console."""
     out = watch(page)
     page.goto("/api/v1/login?next=//evil.example/x")
     link = page.get_by_role("link", name="Sign in with Acme ID")
-    assert link.get_attribute("href") == "/api/v1/auth/oidc/acme/login?next=%2Fdocs"
+    assert link.get_attribute("href") == "/api/v1/auth/oidc/acme/login?next=%2Fconsole"
     page.goto("/api/v1/auth/oidc/acme/login?next=https://evil.example/")
     at_provider(page, stack, f"quinn-{stack.backend}@acme.example.com")
-    page.wait_for_url(f"{stack.zenpro.url}/docs")
+    page.wait_for_url(f"{stack.zenpro.url}/console")
     assert out.callbacks[0].startswith(f"{stack.zenpro.url}/auth/oidc/acme/callback?")
     assert me(page)["oauth_provider"] == "acme"

@@ -50,7 +50,7 @@ async def test_the_login_page_offers_sso_and_folds_the_form_away(
     assert 'href="/auth/oidc/acme/login?next=%2Fdevices%2Fverify%3Fuser_code%3DAB"' in r.text
     assert "<details><summary>Administrator sign-in" in r.text
     r = await sso_only.get("/api/v1/login")
-    assert 'href="/api/v1/auth/oidc/acme/login?next=%2Fdocs"' in r.text
+    assert 'href="/api/v1/auth/oidc/acme/login?next=%2Fconsole"' in r.text  # the default
 
 
 async def test_the_password_grant_and_form_refuse_clearly(

@@ -25,7 +25,7 @@ from zenpro.authz.guards import Public
 from zenpro.config import Settings
 from zenpro.deps import DB, AppSettings
 from zenpro.errors import NotAuthenticated
-from zenpro.kit.net import client_ip
+from zenpro.kit.net import client_of
 from zenpro.kit.schemas import TEXT_PATTERN
 from zenpro.ratelimit import forms
 
@@ -179,8 +179,7 @@ async def login_page_submit(
             settings,
             fields.username,
             fields.password,
-            user_agent=request.headers.get("user-agent"),
-            ip=client_ip(request.scope, settings),
+            **client_of(request.scope, settings),
         )
     except NotAuthenticated as exc:
         return login_form(request, target, exc.message, status=401)

@@ -17,8 +17,8 @@ from zenpro.audit import repository as audit_repo
 from zenpro.console import forms
 from zenpro.console.forms import Form
 from zenpro.console.html import Markup, h, join
-from zenpro.console.layout import Crumb, console_router, page, url
-from zenpro.console.organizations import org_crumbs, org_tabs
+from zenpro.console.layout import console_router, url
+from zenpro.console.organizations import org_section
 from zenpro.console.paging import Offset, pager, params
 from zenpro.console.widgets import empty, form_errors, link, select, text_field, when
 from zenpro.deps import DB
@@ -165,19 +165,6 @@ async def console_audit(
             )
         else:
             listing = empty("No event matches these filters.")
-    body = join(
-        [
-            org_tabs(request, scoped.access, org, "Audit trail"),
-            form_errors(form, None),
-            _filter_form(request, org, form, actors),
-            listing,
-        ]
-    )
+    parts = [form_errors(form, None), _filter_form(request, org, form, actors), listing]
     status = 200 if query is not None else 400
-    return page(
-        request,
-        f"Audit trail of {org.name}",
-        body,
-        org_crumbs(org, Crumb("Audit trail")),
-        status=status,
-    )
+    return org_section(request, scoped.access, org, "Audit trail", parts, {"status": status})

@@ -58,6 +58,14 @@ def optional(value: str) -> str | None:
     return stripped or None
 
 
+def name_and_description(form: Form) -> dict[str, Any]:
+    """The usual pair of a create or settings form: a name, and an optional description."""
+    return {
+        "name": form.get("name").strip(),
+        "description": optional(form.get("description")),
+    }
+
+
 def integer(value: str) -> int | str | None:
     """A number box: its integer, or the text as typed (the schema then names the
     problem), or None when empty."""

@@ -16,9 +16,9 @@ from zenpro.auth.principal import Kind
 from zenpro.authz.guards import Authenticated, Public
 from zenpro.console import forms
 from zenpro.console.html import Markup, h, join
-from zenpro.console.layout import console_router, flash, page, url, wants_html
+from zenpro.console.layout import Notices, console_router, page, url, wants_html
 from zenpro.console.paging import Offset, pager, params
-from zenpro.console.widgets import empty, link
+from zenpro.console.widgets import empty, link, row
 from zenpro.deps import DB
 from zenpro.kit.pagination import fetch_page
 from zenpro.kit.schemas import TEXT_PATTERN
@@ -27,7 +27,7 @@ from zenpro.organizations import service as orgs
 
 router = console_router()
 NO_STORE = {"Cache-Control": "no-store"}
-NOTICES = {"deleted": "Organization deleted."}
+NOTICES = Notices({"deleted": "Organization deleted."})
 
 
 @router.get("/", dependencies=[Public])
@@ -66,12 +66,9 @@ def _static(name: str) -> Response:
 
 
 def _org_row(request: Request, org: Organization) -> Markup:
-    return h(
-        '<tr><th scope="row">$link</th><td data-label="Display name">$display</td>'
-        '<td data-label="Description">$desc</td></tr>',
-        link=link(request, f"/console/organizations/{org.id}", org.name),
-        display=org.display_name or "",
-        desc=org.description or "",
+    return row(
+        link(request, f"/console/organizations/{org.id}", org.name),
+        {"Display name": org.display_name or "", "Description": org.description or ""},
     )
 
 
@@ -128,7 +125,7 @@ async def console_home(
         actions=actions,
         listing=listing,
     )
-    shown = flash(NOTICES[notice]) if notice in NOTICES else None
+    shown = NOTICES.of(notice)
     return page(request, "Your organizations", body, notice=shown)
 
 

@@ -5,6 +5,7 @@ gets 404) decides before anything else, the CSRF check included."""
 from __future__ import annotations
 
 import uuid
+from typing import Unpack
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
@@ -13,7 +14,15 @@ from zenpro.authz.guards import Authenticated
 from zenpro.config import Settings
 from zenpro.console import forms
 from zenpro.console.html import Markup, h, join
-from zenpro.console.layout import Crumb, console_router, hidden_csrf, page, url
+from zenpro.console.layout import (
+    Crumb,
+    Shown,
+    console_router,
+    hidden_csrf,
+    refused,
+    shown_page,
+    url,
+)
 from zenpro.console.widgets import when
 from zenpro.deps import DB, AppSettings
 from zenpro.errors import ZenproError
@@ -30,13 +39,9 @@ def console_link(settings: Settings, inv_id: uuid.UUID) -> str:
 
 
 async def _page(
-    request: Request,
-    db: DB,
-    inv: Invitation,
-    settings: Settings,
-    problem: str | None = None,
-    status: int = 200,
+    request: Request, db: DB, inv: Invitation, settings: Settings, **shown: Unpack[Shown]
 ) -> Response:
+    problem = shown.get("problem")
     org = await org_repo.get(db, inv.organization_id)
     read = await invitations.one(db, inv, settings)
     roles = ", ".join(r.role.name for r in read.roles) or "Organization Member"
@@ -62,7 +67,7 @@ async def _page(
         )
     error = h('<p class="notice error" role="alert">$m</p>', m=problem) if problem else Markup("")
     title = f"Invitation to {org.name}" if org else "Invitation"
-    return page(request, title, join([error, facts, action]), [Crumb("Invitation")], status=status)
+    return shown_page(request, title, join([error, facts, action]), [Crumb("Invitation")], shown)
 
 
 @router.get("/console/invitations/{invitation_id}")
@@ -85,6 +90,6 @@ async def console_accept_invitation(
         async with db.begin_nested():
             done = await invitations.accept(db, access, invitation_id)
     except ZenproError as exc:
-        return await _page(request, db, inv, settings, exc.message, exc.status_code)
+        return await _page(request, db, inv, settings, **refused(exc))
     target = f"/console/organizations/{done.organization_id}?notice=joined"
     return RedirectResponse(url(request, target), status_code=303)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro import routing
 from zenpro.console import csrf
+from zenpro.console.forms import Form
 from zenpro.console.html import Markup, h, join, render_file
 from zenpro.deps import DB
 from zenpro.errors import NotAuthenticated, ZenproError
@@ -105,6 +106,50 @@ def page(
 def flash(message: str, kind: str = "ok") -> Markup:
     role = "status" if kind == "ok" else "alert"
     return h('<p class="notice $k" role="$r">$m</p>', k=kind, r=role, m=message)
+
+
+class Notices(dict[str, str]):
+    """A page's messages after a redirect, by the key in its ``?notice=``."""
+
+    def of(self, key: str | None) -> Markup | None:
+        """The message for ``key`` as a flash; None for a key this page does not know."""
+        return flash(self[key]) if key is not None and key in self else None
+
+
+class Shown(TypedDict, total=False):
+    """What a page shows besides its own data, passed on as keywords: the form as posted
+    (its values and errors), the API's refusal in words, a notice, the status."""
+
+    form: Form | None
+    problem: str | None
+    notice: Markup | None
+    status: int
+
+
+class Refusal(TypedDict):
+    """The part of :class:`Shown` an API refusal fills in (passed on with the form)."""
+
+    problem: str
+    status: int
+
+
+def refused(exc: ZenproError) -> Refusal:
+    """The API's refusal, shown on the page it came from with the API's status."""
+    return {"problem": exc.message, "status": exc.status_code}
+
+
+def refused_notice(exc: ZenproError) -> Shown:
+    """The API's refusal of a one-button action, as the page's notice, with its status."""
+    return {"notice": flash(exc.message, "error"), "status": exc.status_code}
+
+
+def shown_page(
+    request: Request, title: str, body: Markup, crumbs: Sequence[Crumb], shown: Shown
+) -> HTMLResponse:
+    """:func:`page` with the notice and status of ``shown``."""
+    return page(
+        request, title, body, crumbs, notice=shown.get("notice"), status=shown.get("status", 200)
+    )
 
 
 def wants_html(request: Request) -> bool:

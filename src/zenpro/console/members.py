@@ -5,6 +5,7 @@ invitation. Guards are the API's (``organizations.deps``: member read/create/del
 from __future__ import annotations
 
 import uuid
+from typing import Unpack
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
@@ -12,23 +13,13 @@ from fastapi.responses import RedirectResponse, Response
 from zenpro.authz.access import Access
 from zenpro.authz.guards import Scoped
 from zenpro.authz.vocabulary import Level
-from zenpro.console import forms
+from zenpro.console import forms, widgets
 from zenpro.console.forms import Form
 from zenpro.console.html import Markup, h, join
 from zenpro.console.invitations import console_link
-from zenpro.console.layout import Crumb, console_router, flash, page, url
-from zenpro.console.organizations import org_crumbs, org_tabs
+from zenpro.console.layout import Crumb, Notices, Shown, console_router, page, refused, url
+from zenpro.console.organizations import org_crumbs, org_section
 from zenpro.console.paging import Notice, Offset, pager, params
-from zenpro.console.widgets import (
-    action_button,
-    empty,
-    form_errors,
-    link,
-    post_form,
-    select,
-    text_field,
-    when,
-)
 from zenpro.deps import DB, AppSettings
 from zenpro.errors import NotFound, ZenproError
 from zenpro.invitations import service as invitations
@@ -45,10 +36,12 @@ from zenpro.workspaces import repository as ws_repo
 from zenpro.workspaces import service as workspaces
 
 router = console_router()
-NOTICES = {
-    "removed": "Member removed from the organization (their roles, teams and shares here).",
-    "revoked": "Invitation revoked.",
-}
+NOTICES = Notices(
+    {
+        "removed": "Member removed from the organization (their roles, teams and shares here).",
+        "revoked": "Invitation revoked.",
+    }
+)
 TYPE_TEXT = {
     MemberType.user: "User",
     MemberType.service_account: "Service account",
@@ -66,21 +59,12 @@ def _row_actions(request: Request, access: Access, org: Organization, m: Member)
         return Markup("")
     base = f"/console/organizations/{org.id}"
     if m.type is MemberType.invitation:
-        return action_button(
-            request,
-            f"{base}/invitations/{m.id}/delete",
-            "Revoke",
-            danger=True,
-            describe=f"Revoke the invitation of {m.name}",
-        )
+        action, describe = f"{base}/invitations/{m.id}/delete", f"Revoke the invitation of {m.name}"
+        return widgets.remove_button(request, action, "Revoke", describe)
     if m.type in (MemberType.user, MemberType.service_account) and m.id != org.owner_id:
-        return action_button(
-            request,
-            f"{base}/members/remove",
-            "Remove",
-            danger=True,
-            hidden={"user_id": str(m.id)},
-            describe=f"Remove {m.name} from the organization",
+        describe = f"Remove {m.name} from the organization"
+        return widgets.remove_button(
+            request, f"{base}/members/remove", "Remove", describe, user_id=str(m.id)
         )
     return Markup("")
 
@@ -88,18 +72,11 @@ def _row_actions(request: Request, access: Access, org: Organization, m: Member)
 def _row(request: Request, access: Access, org: Organization, m: Member) -> Markup:
     detail: Markup | str = m.email or ""
     if m.type is MemberType.invitation:
-        detail = h("$e (pending, expires $w)", e=m.email or "", w=when(m.expires))
+        detail = h("$e (pending, expires $w)", e=m.email or "", w=widgets.when(m.expires))
     if m.id == org.owner_id:
         detail = h("$d (owner)", d=detail)
-    return h(
-        '<tr><th scope="row">$n</th><td data-label="Type">$t</td><td data-label="Email">$d</td>'
-        '<td data-label="Roles">$r</td><td>$a</td></tr>',
-        n=m.name,
-        t=TYPE_TEXT[m.type],
-        d=detail,
-        r=_roles(m.roles),
-        a=_row_actions(request, access, org, m),
-    )
+    cells = {"Type": TYPE_TEXT[m.type], "Email": detail, "Roles": _roles(m.roles)}
+    return widgets.row(m.name, cells, _row_actions(request, access, org, m))
 
 
 def _invite_link(request: Request, access: Access, org: Organization) -> Markup:
@@ -107,7 +84,7 @@ def _invite_link(request: Request, access: Access, org: Organization) -> Markup:
         return Markup("")
     return h(
         "<p>$l</p>",
-        l=link(
+        l=widgets.link(
             request, f"/console/organizations/{org.id}/invitations/new", "Invite someone", "button"
         ),
     )
@@ -138,22 +115,24 @@ async def _invite_page(
     team_rows = (await db.scalars(teams_repo.list_stmt(org.id, None).order_by(Team.name))).all()
     fields = join(
         [
-            text_field(form, "email", "Email", required=True, kind="email", autocomplete="email"),
-            select(form, "role_id", "Organization role", options, value=member),
-            select(
+            widgets.text_field(
+                form, "email", "Email", required=True, kind="email", autocomplete="email"
+            ),
+            widgets.select(form, "role_id", "Organization role", options, value=member),
+            widgets.select(
                 form,
                 "workspace_id",
                 "Workspace (optional)",
                 [("", "No workspace")] + [(str(w.id), w.name) for w in spaces],
             ),
-            select(
+            widgets.select(
                 form,
                 "workspace_role_id",
                 "Role in that workspace",
                 [("", "No workspace role")]
                 + [(str(RoleRef.of(r, org.id).id), r.name) for r in ws_roles],
             ),
-            select(
+            widgets.select(
                 form,
                 "team_id",
                 "Team (optional)",
@@ -165,8 +144,10 @@ async def _invite_page(
         "<p>They accept when signed in with this email address. No email is sent: pass on the "
         "invitation link shown after inviting. What you choose here is theirs once they "
         "accept; you may grant only what you hold.</p>$e$f",
-        e=form_errors(form, problem),
-        f=post_form(request, f"/console/organizations/{org.id}/invitations", fields, "Invite"),
+        e=widgets.form_errors(form, problem),
+        f=widgets.post_form(
+            request, f"/console/organizations/{org.id}/invitations", fields, "Invite"
+        ),
     )
     crumbs = org_crumbs(
         org, Crumb("Members", f"/console/organizations/{org.id}/members"), Crumb("Invite")
@@ -224,39 +205,23 @@ async def _carry(db: DB, scoped: Scoped[Organization], inv_id: uuid.UUID, extras
 
 
 async def _members_page(
-    request: Request,
-    db: DB,
-    scoped: Scoped[Organization],
-    offset: int = 0,
-    *,
-    form: Form | None = None,
-    problem: str | None = None,
-    notice: Markup | None = None,
-    status: int = 200,
+    request: Request, db: DB, scoped: Scoped[Organization], offset: int = 0, **shown: Unpack[Shown]
 ) -> Response:
     org, access = scoped.obj, scoped.access
     items, total = await orgs.members(db, org, params(offset))
     if items:
-        listing = h(
-            "<table><caption>Members, teams and pending invitations</caption><thead><tr>"
-            '<th scope="col">Name</th><th scope="col">Type</th><th scope="col">Email</th>'
-            '<th scope="col">Organization roles</th><th scope="col">Actions</th></tr></thead>'
-            "<tbody>$rows</tbody></table>$pager",
-            rows=join(_row(request, access, org, m) for m in items),
-            pager=pager(request, f"/console/organizations/{org.id}/members", offset, total),
+        listing = widgets.table(
+            "Members, teams and pending invitations",
+            ("Name", "Type", "Email", "Organization roles", "Actions"),
+            (_row(request, access, org, m) for m in items),
+            after=pager(request, f"/console/organizations/{org.id}/members", offset, total),
+            caption_shown=True,
         )
     else:
-        listing = empty("Nobody here yet: invite someone below.")
-    body = join(
-        [
-            org_tabs(request, access, org, "Members"),
-            form_errors(form, problem),
-            listing,
-            _invite_link(request, access, org),
-        ]
-    )
-    crumbs = org_crumbs(org, Crumb("Members"))
-    return page(request, f"Members of {org.name}", body, crumbs, notice=notice, status=status)
+        listing = widgets.empty("Nobody here yet: invite someone below.")
+    errors = widgets.form_errors(shown.get("form"), shown.get("problem"))
+    parts = [errors, listing, _invite_link(request, access, org)]
+    return org_section(request, access, org, "Members", parts, shown)
 
 
 @router.get("/console/organizations/{organization_id}/members")
@@ -264,8 +229,7 @@ async def console_members(
     request: Request, db: DB, scoped: MemberRead, offset: Offset = 0, notice: Notice = None
 ) -> Response:
     """An organization's members with their roles, and an invitation form."""
-    shown = flash(NOTICES[notice]) if notice in NOTICES else None
-    return await _members_page(request, db, scoped, offset, notice=shown)
+    return await _members_page(request, db, scoped, offset, notice=NOTICES.of(notice))
 
 
 @router.post("/console/organizations/{organization_id}/invitations")
@@ -310,7 +274,7 @@ async def console_remove_member(request: Request, db: DB, scoped: MemberDelete) 
         async with db.begin_nested():
             await orgs.remove_member(db, scoped.obj, user_id)
     except ZenproError as exc:
-        return await _members_page(request, db, scoped, problem=exc.message, status=exc.status_code)
+        return await _members_page(request, db, scoped, **refused(exc))
     target = f"/console/organizations/{scoped.obj.id}/members?notice=removed"
     return RedirectResponse(url(request, target), status_code=303)
 

@@ -4,26 +4,27 @@ caller's grants, and every post is checked by the same guard again."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from fastapi import Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro.authz.access import Access
 from zenpro.authz.guards import Authenticated
-from zenpro.console import forms
+from zenpro.console import forms, widgets
 from zenpro.console.forms import Form
 from zenpro.console.html import Markup, h, join
-from zenpro.console.layout import Crumb, console_router, flash, hidden_csrf, page, url
-from zenpro.console.paging import Notice, Offset, pager, params
-from zenpro.console.widgets import (
-    empty,
-    form_errors,
-    link,
-    post_form,
-    text_field,
-    textarea,
-    when,
+from zenpro.console.layout import (
+    Crumb,
+    Notices,
+    Shown,
+    console_router,
+    page,
+    shown_page,
+    url,
 )
+from zenpro.console.paging import Notice, Offset, pager, params
 from zenpro.deps import DB, AppSettings
 from zenpro.errors import Conflict, ZenproError
 from zenpro.kit.pagination import fetch_page
@@ -35,12 +36,14 @@ from zenpro.workspaces import repository as ws_repo
 from zenpro.workspaces import service as workspaces
 
 router = console_router()
-NOTICES = {
-    "created": "Organization created. You are its owner and Organization Admin.",
-    "saved": "Settings saved.",
-    "ws-deleted": "Workspace deleted.",
-    "joined": "Invitation accepted: welcome to the organization.",
-}
+NOTICES = Notices(
+    {
+        "created": "Organization created. You are its owner and Organization Admin.",
+        "saved": "Settings saved.",
+        "ws-deleted": "Workspace deleted.",
+        "joined": "Invitation accepted: welcome to the organization.",
+    }
+)
 
 
 def org_crumbs(org: Organization, *more: Crumb) -> list[Crumb]:
@@ -73,10 +76,27 @@ def org_tabs(request: Request, access: Access, org: Organization, current: str) 
     return h('<nav class="tabs" aria-label="Organization"><ul>$i</ul></nav>', i=join(items))
 
 
+def org_section(
+    request: Request,
+    access: Access,
+    org: Organization,
+    tab: str,
+    parts: Sequence[Markup],
+    shown: Shown | None = None,
+    *,
+    title: str | None = None,
+) -> HTMLResponse:
+    """A page of one of the organization's tabs: the tabs, then ``parts``; titled
+    "<tab> of <organization>" unless ``title`` says otherwise."""
+    body = join([org_tabs(request, access, org, tab), *parts])
+    crumbs = org_crumbs(org, Crumb(tab))
+    return shown_page(request, title or f"{tab} of {org.name}", body, crumbs, shown or {})
+
+
 def _org_fields(form: Form | None, org: Organization | None) -> Markup:
     return join(
         [
-            text_field(
+            widgets.text_field(
                 form,
                 "name",
                 "Name",
@@ -84,10 +104,12 @@ def _org_fields(form: Form | None, org: Organization | None) -> Markup:
                 required=True,
                 hint="Unique on this server; letters, digits, spaces, . _ -",
             ),
-            text_field(
+            widgets.text_field(
                 form, "display_name", "Display name", value=org.display_name if org else None
             ),
-            textarea(form, "description", "Description", value=org.description if org else None),
+            widgets.textarea(
+                form, "description", "Description", value=org.description if org else None
+            ),
         ]
     )
 
@@ -105,8 +127,8 @@ def _new_page(
 ) -> Response:
     body = h(
         "$errors$form",
-        errors=form_errors(form, problem),
-        form=post_form(
+        errors=widgets.form_errors(form, problem),
+        form=widgets.post_form(
             request, "/console/organizations", _org_fields(form, None), "Create organization"
         ),
     )
@@ -155,16 +177,13 @@ def status_badge(ws: Workspace) -> Markup:
 
 def _ws_row(request: Request, ws: Workspace) -> Markup:
     kind = "Managed" if ws.is_managed else "Enrolled"
-    return h(
-        '<tr><th scope="row">$link</th><td data-label="Status">$badge</td>'
-        '<td data-label="Reason">$reason</td><td data-label="Status since">$when</td>'
-        '<td data-label="Kind">$kind</td></tr>',
-        link=link(request, f"/console/workspaces/{ws.id}", ws.name),
-        badge=status_badge(ws),
-        reason=ws.state_reason or "—",
-        when=when(ws.status_updated),
-        kind=kind,
-    )
+    cells = {
+        "Status": status_badge(ws),
+        "Reason": ws.state_reason or "—",
+        "Status since": widgets.when(ws.status_updated),
+        "Kind": kind,
+    }
+    return widgets.row(widgets.link(request, f"/console/workspaces/{ws.id}", ws.name), cells)
 
 
 async def _workspaces(
@@ -184,7 +203,9 @@ async def console_organization(
     items, total = await _workspaces(db, access, org, offset)
     may_create = access.grants.org_allows(org.id, "workspace", "create")
     actions = (
-        link(request, f"/console/organizations/{org.id}/workspaces/new", "New workspace", "button")
+        widgets.link(
+            request, f"/console/organizations/{org.id}/workspaces/new", "New workspace", "button"
+        )
         if may_create
         else Markup("")
     )
@@ -198,9 +219,11 @@ async def console_organization(
             pager=pager(request, f"/console/organizations/{org.id}", offset, total),
         )
     elif may_create:
-        table = empty("No workspaces yet. Create a managed one, or enroll a ZenML server you run.")
+        table = widgets.empty(
+            "No workspaces yet. Create a managed one, or enroll a ZenML server you run."
+        )
     else:
-        table = empty(
+        table = widgets.empty(
             "There is no workspace here that you may see. "
             "Ask an administrator for a workspace role."
         )
@@ -212,7 +235,7 @@ async def console_organization(
         actions=actions,
         table=table,
     )
-    shown = flash(NOTICES[notice]) if notice in NOTICES else None
+    shown = NOTICES.of(notice)
     title = org.display_name or org.name
     return page(request, title, body, org_crumbs(org), notice=shown)
 
@@ -228,7 +251,7 @@ def _settings_page(
     notice: Markup | None = None,
 ) -> Response:
     org = scoped_org
-    edit = post_form(
+    edit = widgets.post_form(
         request,
         f"/console/organizations/{org.id}/settings",
         _org_fields(form, org),
@@ -236,19 +259,13 @@ def _settings_page(
     )
     section = h(
         '<section aria-labelledby="s-edit"><h2 id="s-edit">Details</h2>$e$f</section>',
-        e=form_errors(form, problem),
+        e=widgets.form_errors(form, problem),
         f=edit,
     )
     if access.grants.org_allows(org.id, "organization", "delete"):
         section = join([section, _delete_section(request, org, delete_problem)])
-    body = join([org_tabs(request, access, org, "Settings"), section])
-    return page(
-        request,
-        f"Settings of {org.name}",
-        body,
-        org_crumbs(org, Crumb("Settings")),
-        status=status,
-        notice=notice,
+    return org_section(
+        request, access, org, "Settings", [section], {"status": status, "notice": notice}
     )
 
 
@@ -268,13 +285,12 @@ def _delete_section(request: Request, org: Organization, problem: str | None) ->
             '<input type="checkbox" id="f-force" name="force" value="true">'
             '<label for="f-force">Also delete its workspaces</label></div>'
         )
-    form = h(
-        '<form method="post" action="$a" class="stack">$t$force'
+    submit = Markup(
         '<div class="actions"><button type="submit" class="danger">Delete organization'
-        "</button></div></form>",
-        a=url(request, f"/console/organizations/{org.id}/delete"),
-        t=hidden_csrf(request),
-        force=force,
+        "</button></div>"
+    )
+    form = widgets.csrf_form(
+        request, f"/console/organizations/{org.id}/delete", "stack", join([force, submit])
     )
     return h(
         '<section aria-labelledby="s-delete" class="danger-zone"><h2 id="s-delete">Delete</h2>'
@@ -304,7 +320,7 @@ async def console_update_organization(request: Request, db: DB, scoped: OrgUpdat
         return _settings_page(
             request, scoped.obj, scoped.access, form, exc.message, status=exc.status_code
         )
-    return _settings_page(request, org, scoped.access, notice=flash(NOTICES["saved"]))
+    return _settings_page(request, org, scoped.access, notice=NOTICES.of("saved"))
 
 
 @router.post("/console/organizations/{organization_id}/delete")

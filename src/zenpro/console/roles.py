@@ -12,8 +12,8 @@ from fastapi.responses import Response
 from zenpro.authz.vocabulary import LEVEL_ACTIONS, LEVEL_TYPES, Level
 from zenpro.console.html import Markup, h, join
 from zenpro.console.layout import Crumb, console_router, page
-from zenpro.console.organizations import org_crumbs, org_tabs
-from zenpro.console.widgets import link
+from zenpro.console.organizations import org_crumbs, org_section
+from zenpro.console.widgets import link, row
 from zenpro.deps import DB
 from zenpro.errors import NotFound
 from zenpro.organizations.deps import OrgRead
@@ -25,13 +25,9 @@ router = console_router()
 
 def _row(request: Request, org_id: uuid.UUID, role: RoleRead) -> Markup:
     kind = "System (read-only)" if role.system_managed else "Custom"
-    return h(
-        '<tr><th scope="row">$l</th><td data-label="Level">$lv</td>'
-        '<td data-label="Kind">$k</td><td data-label="Description">$d</td></tr>',
-        l=link(request, f"/console/organizations/{org_id}/roles/{role.id}", role.name),
-        lv=role.level.capitalize(),
-        k=kind,
-        d=role.description or "",
+    return row(
+        link(request, f"/console/organizations/{org_id}/roles/{role.id}", role.name),
+        {"Level": role.level.capitalize(), "Kind": kind, "Description": role.description or ""},
     )
 
 
@@ -50,8 +46,7 @@ async def console_roles(request: Request, db: DB, scoped: OrgRead) -> Response:
         "</tr></thead><tbody>$rows</tbody></table>",
         rows=join(_row(request, org.id, r) for r in read),
     )
-    body = join([org_tabs(request, scoped.access, org, "Roles"), table])
-    return page(request, f"Roles in {org.name}", body, org_crumbs(org, Crumb("Roles")))
+    return org_section(request, scoped.access, org, "Roles", [table], title=f"Roles in {org.name}")
 
 
 def matrix(role: RoleRead) -> Markup:

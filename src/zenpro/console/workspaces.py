@@ -5,46 +5,45 @@ a new enrollment key). Guards are the API's (``workspaces.deps``, ``organization
 from __future__ import annotations
 
 import shlex
-from typing import Annotated, Any
+from typing import Any, Unpack
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from zenpro.authz.access import Access
 from zenpro.authz.guards import Scoped
 from zenpro.config import Settings
-from zenpro.console import forms
+from zenpro.console import forms, guards, widgets
 from zenpro.console.forms import Form
 from zenpro.console.html import Markup, h, join
-from zenpro.console.layout import Crumb, console_router, flash, page, url
+from zenpro.console.layout import (
+    Crumb,
+    Notices,
+    Shown,
+    console_router,
+    page,
+    refused_notice,
+    shown_page,
+    url,
+)
 from zenpro.console.organizations import STATUS_TEXT, org_crumbs, status_badge
 from zenpro.console.paging import Notice
-from zenpro.console.widgets import (
-    action_button,
-    form_errors,
-    post_form,
-    text_field,
-    textarea,
-    when,
-)
 from zenpro.deps import DB, AppSettings
 from zenpro.errors import ZenproError
 from zenpro.models import Organization, Workspace
 from zenpro.organizations import repository as org_repo
-from zenpro.organizations.deps import org_guard
 from zenpro.workspaces import service as workspaces
 from zenpro.workspaces.deps import WsDelete, WsRead, WsUpdate
 from zenpro.workspaces.schemas import Status, WorkspaceCreate, WorkspaceUpdate
 
 router = console_router()
-# The API's rule for POST /workspaces (``require_org(..., "workspace", "create")``), as a
-# guard on the organization in the path.
-WsCreate = Annotated[Scoped[Organization], Depends(org_guard("workspace", "create"))]
-NOTICES = {
-    "created": "Workspace created. It becomes available once provisioned.",
-    "deactivated": "Workspace deactivated: its server can no longer log in or authorize users.",
-    "reactivated": "Workspace reactivation requested.",
-}
+NOTICES = Notices(
+    {
+        "created": "Workspace created. It becomes available once provisioned.",
+        "deactivated": "Workspace deactivated: its server can no longer log in or authorize users.",
+        "reactivated": "Workspace reactivation requested.",
+    }
+)
 KINDS = (("managed", "Managed: run by zenpro"), ("external", "Enrolled: a ZenML server you run"))
 
 
@@ -68,22 +67,22 @@ def _new_page(
 ) -> Response:
     fields = join(
         [
-            text_field(
+            widgets.text_field(
                 form,
                 "name",
                 "Name",
                 required=True,
                 hint="Lower-case letters, digits and dashes; unique on this server.",
             ),
-            text_field(form, "display_name", "Display name"),
-            textarea(form, "description", "Description"),
+            widgets.text_field(form, "display_name", "Display name"),
+            widgets.textarea(form, "description", "Description"),
             _kind_choice(form),
         ]
     )
     body = join(
         [
-            form_errors(form, problem),
-            post_form(
+            widgets.form_errors(form, problem),
+            widgets.post_form(
                 request, f"/console/organizations/{org.id}/workspaces", fields, "Create workspace"
             ),
         ]
@@ -93,14 +92,14 @@ def _new_page(
 
 
 @router.get("/console/organizations/{organization_id}/workspaces/new")
-async def console_new_workspace(request: Request, scoped: WsCreate) -> Response:
+async def console_new_workspace(request: Request, scoped: guards.WorkspaceCreate) -> Response:
     """The form to create a managed workspace or enroll an external one."""
     return _new_page(request, scoped.obj, None, None)
 
 
 @router.post("/console/organizations/{organization_id}/workspaces")
 async def console_create_workspace(
-    request: Request, db: DB, scoped: WsCreate, settings: AppSettings
+    request: Request, db: DB, scoped: guards.WorkspaceCreate, settings: AppSettings
 ) -> Response:
     """Create a workspace; an enrolled one shows its key and settings, once."""
     org = scoped.obj
@@ -170,13 +169,13 @@ def _facts(ws: Workspace) -> Markup:
     rows: list[tuple[str, Any]] = [
         ("Status", status_badge(ws)),
         ("Reason", ws.state_reason or "—"),
-        ("Status since", when(ws.status_updated)),
+        ("Status since", widgets.when(ws.status_updated)),
         ("Asked for", STATUS_TEXT.get(ws.desired_state, ws.desired_state)),
         ("Kind", "Managed by zenpro" if ws.is_managed else "Enrolled (runs elsewhere)"),
         ("Server URL", ws.server_url or "—"),
         ("ZenML version", ws.server_version or ws.zenml_version or "—"),
         ("Description", ws.description or "—"),
-        ("Created", when(ws.created)),
+        ("Created", widgets.when(ws.created)),
     ]
     return h(
         '<dl class="facts">$r</dl>',
@@ -193,13 +192,15 @@ def _actions(request: Request, access: Access, ws: Workspace) -> Markup:
     out = []
     if allows(ws.organization_id, "workspace", "update"):
         if ws.desired_state == "deactivated":
-            out.append(action_button(request, f"{base}/reactivate", "Reactivate"))
+            out.append(widgets.action_button(request, f"{base}/reactivate", "Reactivate"))
         else:
-            out.append(action_button(request, f"{base}/deactivate", "Deactivate"))
+            out.append(widgets.action_button(request, f"{base}/deactivate", "Deactivate"))
         if not ws.is_managed:
-            out.append(action_button(request, f"{base}/rotate_key", "New enrollment key"))
+            out.append(widgets.action_button(request, f"{base}/rotate_key", "New enrollment key"))
     if allows(ws.organization_id, "workspace", "delete"):
-        out.append(action_button(request, f"{base}/delete", "Delete workspace", danger=True))
+        out.append(
+            widgets.action_button(request, f"{base}/delete", "Delete workspace", danger=True)
+        )
     if not out:
         return Markup("")
     return h(
@@ -210,19 +211,14 @@ def _actions(request: Request, access: Access, ws: Workspace) -> Markup:
 
 
 async def _ws_page(
-    request: Request,
-    db: DB,
-    access: Access,
-    ws: Workspace,
-    notice: Markup | None = None,
-    status: int = 200,
+    request: Request, db: DB, access: Access, ws: Workspace, **shown: Unpack[Shown]
 ) -> Response:
     org = await org_repo.get(db, ws.organization_id)
     assert org is not None  # a workspace's organization outlives it (ON DELETE CASCADE)
     body = join([_facts(ws), _actions(request, access, ws)])
     title = ws.display_name or ws.name
     crumbs = org_crumbs(org, Crumb(ws.name))
-    return page(request, f"Workspace {title}", body, crumbs, notice=notice, status=status)
+    return shown_page(request, f"Workspace {title}", body, crumbs, shown)
 
 
 @router.get("/console/workspaces/{workspace_id}")
@@ -230,8 +226,7 @@ async def console_workspace(
     request: Request, db: DB, scoped: WsRead, notice: Notice = None
 ) -> Response:
     """A workspace: status, reason, when it last changed, and what may be done to it."""
-    shown = flash(NOTICES[notice]) if notice in NOTICES else None
-    return await _ws_page(request, db, scoped.access, scoped.obj, shown)
+    return await _ws_page(request, db, scoped.access, scoped.obj, notice=NOTICES.of(notice))
 
 
 async def _change(
@@ -242,10 +237,7 @@ async def _change(
         async with db.begin_nested():
             ws = await workspaces.update(db, scoped.obj, WorkspaceUpdate(desired_state=desired))
     except ZenproError as exc:
-        problem = h('<p class="notice error" role="alert">$m</p>', m=exc.message)
-        return await _ws_page(
-            request, db, scoped.access, scoped.obj, problem, status=exc.status_code
-        )
+        return await _ws_page(request, db, scoped.access, scoped.obj, **refused_notice(exc))
     return RedirectResponse(
         url(request, f"/console/workspaces/{ws.id}?notice={notice}"), status_code=303
     )
@@ -272,8 +264,7 @@ async def console_delete_workspace(request: Request, db: DB, scoped: WsDelete) -
         async with db.begin_nested():
             await workspaces.delete(db, ws)
     except ZenproError as exc:
-        problem = h('<p class="notice error" role="alert">$m</p>', m=exc.message)
-        return await _ws_page(request, db, scoped.access, ws, problem, status=exc.status_code)
+        return await _ws_page(request, db, scoped.access, ws, **refused_notice(exc))
     target = f"/console/organizations/{ws.organization_id}?notice=ws-deleted"
     return RedirectResponse(url(request, target), status_code=303)
 
@@ -289,8 +280,7 @@ async def console_rotate_enrollment_key(
         async with db.begin_nested():
             key = await workspaces.rotate_key(db, ws)
     except ZenproError as exc:
-        problem = h('<p class="notice error" role="alert">$m</p>', m=exc.message)
-        return await _ws_page(request, db, scoped.access, ws, problem, status=exc.status_code)
+        return await _ws_page(request, db, scoped.access, ws, **refused_notice(exc))
     org = await org_repo.get(db, ws.organization_id)
     assert org is not None
     return _key_page(request, org, ws, key, settings, "New enrollment key")

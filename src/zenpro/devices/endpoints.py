@@ -26,7 +26,7 @@ from zenpro.devices import service as devices
 from zenpro.devices.schemas import DeviceAuthorization, DeviceRead
 from zenpro.errors import Forbidden, NotAuthenticated, NotFound, error_responses
 from zenpro.kit.db import utcnow
-from zenpro.kit.net import client_ip
+from zenpro.kit.net import client_of
 from zenpro.kit.schemas import TEXT_PATTERN, Empty
 from zenpro.models import Device, Workspace
 from zenpro.ratelimit import forms
@@ -115,8 +115,7 @@ async def device_authorization(
         settings,
         form.client_id,
         form.device_id,
-        user_agent=request.headers.get("user-agent"),
-        ip=client_ip(request.scope, settings),
+        **client_of(request.scope, settings),
     )
     return DeviceAuthorization(
         device_code=code,

@@ -20,7 +20,7 @@ Header = tuple[bytes, bytes]
 def header(scope: Scope, name: bytes) -> str | None:
     """The first header called ``name`` (lower-case bytes), as Starlette's ``Headers.get``
     reads it (latin-1); None when absent."""
-    for key, value in scope["headers"]:
+    for key, value in scope.get("headers", ()):
         if key == name:
             decoded: str = value.decode("latin-1")
             return decoded

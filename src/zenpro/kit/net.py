@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Protocol
+from typing import Protocol, TypedDict
 
 from starlette.types import Scope
+
+from zenpro.kit.asgi import header
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -17,13 +19,25 @@ class Proxies(Protocol):
     def trusted_networks(self) -> list[Network]: ...
 
 
+class Client(TypedDict):
+    """Who is on the other end, as sessions and devices record it."""
+
+    user_agent: str | None
+    ip: str
+
+
+def client_of(scope: Scope, settings: Proxies) -> Client:
+    """The request's user agent and client address (``client_ip``), to pass on as keywords."""
+    return {"user_agent": header(scope, b"user-agent"), "ip": client_ip(scope, settings)}
+
+
 def client_ip(scope: Scope, settings: Proxies) -> str:
     peer = scope.get("client")
     ip = peer[0] if peer else "unknown"
     networks = settings.trusted_networks
     if not networks or not _in(ip, networks):
         return ip
-    forwarded = _header(scope, b"x-forwarded-for")
+    forwarded = header(scope, b"x-forwarded-for")
     if not forwarded:
         return ip
     # Walk from the right: the first hop that is not a trusted proxy is the client.
@@ -32,13 +46,6 @@ def client_ip(scope: Scope, settings: Proxies) -> str:
         if not _in(hop, networks):
             return hop if _valid(hop) else ip
     return hops[0] if hops and _valid(hops[0]) else ip
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", []):
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
 
 
 def _valid(ip: str) -> bool:

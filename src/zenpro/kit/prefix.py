@@ -44,6 +44,10 @@ class StripPrefix:
         # In place, as the server's scope is this request's own: what the router records
         # in it (the matched route, for metrics and the access log) stays visible outside.
         raw = scope.get("raw_path")
+        if len(path) == self._len:
+            # The bare prefix is the root under it ("/api/v1" is "/api/v1/"): answered as the
+            # root is, not redirected to the slash form.
+            path, raw = path + "/", raw + b"/" if isinstance(raw, bytes) else raw
         scope[_ORIGINAL] = (path, raw)
         scope["path"] = path[self._len :] or "/"
         if isinstance(raw, bytes) and raw.startswith(self._raw):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Body, Depends
+from fastapi import Body
 
 from zenpro import routing
 from zenpro.api_keys import service as keys
@@ -30,8 +30,8 @@ from zenpro.errors import (
 from zenpro.kit.params import ServiceAccountRef
 from zenpro.kit.schemas import Empty
 from zenpro.models import APIKey, Organization, User
-from zenpro.organizations.deps import org_guard
 from zenpro.service_accounts import service
+from zenpro.service_accounts.deps import Creator, Deleter, Reader, Updater
 from zenpro.service_accounts.schemas import (
     ServiceAccountCreate,
     ServiceAccountRead,
@@ -50,11 +50,6 @@ router = routing.router(
 )
 SA = "/{sa_id_or_username}"
 KEY = SA + "/api_keys/{key_id}"
-
-Creator = Annotated[Scoped[Organization], Depends(org_guard("service_account", "create"))]
-Reader = Annotated[Scoped[Organization], Depends(org_guard("service_account", "read"))]
-Updater = Annotated[Scoped[Organization], Depends(org_guard("service_account", "update"))]
-Deleter = Annotated[Scoped[Organization], Depends(org_guard("service_account", "delete"))]
 
 
 def _org(scoped: Scoped[Organization]) -> uuid.UUID:

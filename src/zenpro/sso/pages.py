@@ -26,7 +26,7 @@ from zenpro.config import Settings
 from zenpro.deps import DB, AppSettings
 from zenpro.errors import NotAuthenticated, ZenproError, error_responses
 from zenpro.invitations import service as invitations
-from zenpro.kit.net import client_ip
+from zenpro.kit.net import client_of
 from zenpro.kit.schemas import TEXT_PATTERN
 from zenpro.models import Invitation, Organization
 from zenpro.sso import accounts, audit, discovery
@@ -206,8 +206,7 @@ async def oidc_callback(
             settings,
             provider,
             claims,
-            user_agent=request.headers.get("user-agent"),
-            ip=client_ip(request.scope, settings),
+            **client_of(request.scope, settings),
         )
     except SSOError as exc:
         await db.rollback()  # nothing of a refused sign-in stays
