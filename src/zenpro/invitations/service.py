@@ -195,8 +195,7 @@ async def offerable_roles(db: AsyncSession, access: Access, org: Organization) -
     """The organization-level roles ``access`` may put on an invitation in ``org`` (what
     :func:`create` would accept: each role's permissions all held by the inviter), by
     name; the console offers only these."""
-    stmt = roles.org_roles(access, org.id, Level.organization, None).order_by(Role.name)
-    found = list((await db.scalars(stmt)).all())
-    pairs = await roles_repo.pairs_of(db, [r.id for r in found])
+    stmt = roles.org_roles(access, org.id, Level.organization, None)
     scope = Scope(org.id)
-    return [r for r in found if not granting.missing(access.grants, scope, pairs.get(r.id, set()))]
+    found = await roles_repo.with_pairs(db, stmt)
+    return [r for r, pairs in found if not granting.missing(access.grants, scope, pairs)]

@@ -34,9 +34,18 @@ def _page_params(
 Page = Annotated[PageParams, Depends(_page_params)]
 
 
+def _counting(stmt: Select[Any]) -> Select[int]:
+    return select(func.count()).select_from(stmt.order_by(None).subquery())
+
+
 async def _count(db: AsyncSession, stmt: Select[*tuple[Any, ...]]) -> int:
-    total = await db.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    return int(total or 0)
+    return int(await db.scalar(_counting(stmt)) or 0)
+
+
+async def _counts(db: AsyncSession, stmts: list[Select[Any]]) -> list[int]:
+    """Each statement's row count, all in one round trip (scalar subqueries)."""
+    row = (await db.execute(select(*(_counting(s).scalar_subquery() for s in stmts)))).one()
+    return [int(n or 0) for n in row]
 
 
 async def fetch_page(
@@ -59,9 +68,9 @@ async def fetch_sections(
     db: AsyncSession, sections: list[tuple[Select[Any], tuple[Any, ...]]], page: PageParams
 ) -> tuple[list[list[Any]], int]:
     """One page of a list made of several kinds one after another (users, then teams, …):
-    each ``(stmt, order_by)`` section is counted, and only the rows that fall on the page
-    are fetched. Returns the page's items per section, and the total."""
-    counts = [await _count(db, stmt) for stmt, _ in sections]
+    the sections are counted in one statement, and only the rows that fall on the page are
+    fetched. Returns the page's items per section, and the total."""
+    counts = await _counts(db, [stmt for stmt, _ in sections])
     offset, room = page.offset, page.limit
     out: list[list[Any]] = []
     for (stmt, order_by), n in zip(sections, counts, strict=True):

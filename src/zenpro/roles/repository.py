@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased as orm_alias
 
 from zenpro.authz.granting import Scope
 from zenpro.models import Invitation, Team, User, Workspace
@@ -29,6 +30,25 @@ async def pairs_of(
         for perm in (await db.scalars(stmt)).all():
             out[perm.role_id].add((perm.resource_type, perm.action))
     return out
+
+
+async def with_pairs(
+    db: AsyncSession, roles: Select[Any]
+) -> list[tuple[Role, set[tuple[str, str]]]]:
+    """The roles ``roles`` selects, by name, each with its permission pairs: one statement
+    (an outer join) rather than :func:`pairs_of` after the roles."""
+    picked = orm_alias(Role, roles.order_by(None).subquery())
+    stmt = (
+        select(picked, RolePermission.resource_type, RolePermission.action)
+        .outerjoin(RolePermission, RolePermission.role_id == picked.id)
+        .order_by(picked.name, picked.id)
+    )
+    out: dict[uuid.UUID, tuple[Role, set[tuple[str, str]]]] = {}
+    for role, rtype, action in (await db.execute(stmt)).all():
+        _, pairs = out.setdefault(role.id, (role, set()))
+        if rtype is not None:
+            pairs.add((rtype, action))
+    return list(out.values())
 
 
 async def name_taken(
