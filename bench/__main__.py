@@ -13,21 +13,27 @@ import asyncio
 import json
 import os
 import platform
+import re
 import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 import httpx
 
 from bench import wrk
 from bench.seed import SIZES, Seeded, seed
 from tests.fixtures.db import fresh_postgres, fresh_sqlite
+from zenpro.auth.deps import COOKIE_NAME
+from zenpro.authz.vocabulary import ORG_MEMBER_ID
 from zenpro.kit.db import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +47,68 @@ class Endpoint:
     method: str = "GET"
     headers: tuple[tuple[str, str], ...] = ()
     body: str | None = None
+    # 1: one request at a time, so p50/p99 are the page's own render time, not queueing
+    connections: int = 32
+    # measured while a writer makes WRITES_PER_SECOND writes elsewhere (``Writer``)
+    background: Literal["grants", "neutral"] | None = None
+
+
+WRITES_PER_SECOND = 20
+
+
+class Writer(threading.Thread):
+    """Writes elsewhere while an endpoint is measured: ``grants`` assigns and revokes Organization
+    Member of unrelated users in organizations far from the bench user (each a write that
+    moves what permissions depend on); ``neutral`` changes those organizations' descriptions
+    (a write that changes no permission). Paced to a fixed rate, each write on one of a few
+    threads so that a slow answer under load does not lower the rate; counts what it did."""
+
+    def __init__(self, base: str, seeded: Seeded, kind: str, rate: int) -> None:
+        super().__init__(daemon=True)
+        self.client = httpx.Client(
+            base_url=base, headers={"Authorization": f"Bearer {seeded.admin_token}"}
+        )
+        self.pairs, self.kind, self.interval = seeded.elsewhere, kind, 1 / rate
+        self.pool = ThreadPoolExecutor(max_workers=4)
+        self.stopping = threading.Event()
+        self.outcomes: list[Future[bool]] = []
+        self.started_at = self.stopped_at = 0.0
+        for org, user in self.pairs:  # none held: the first write of each pair is a grant
+            self._grant(org, user, False)
+
+    def _grant(self, org: uuid.UUID, user: uuid.UUID, on: bool) -> httpx.Response:
+        return self.client.request(
+            "POST" if on else "DELETE",
+            f"/roles/{ORG_MEMBER_ID}/assignments",
+            params={"user_id": str(user), "organization_id": str(org)},
+        )
+
+    def _write(self, i: int) -> bool:
+        # pair k is written every len(pairs) ticks: granted, then revoked, then granted…
+        org, user = self.pairs[i % len(self.pairs)]
+        if self.kind == "neutral":
+            r = self.client.patch(f"/organizations/{org}", json={"description": f"rev {i}"})
+        else:
+            r = self._grant(org, user, (i // len(self.pairs)) % 2 == 0)
+        return r.is_success
+
+    def run(self) -> None:
+        self.started_at = time.monotonic()
+        i = 0
+        while not self.stopping.is_set():
+            self.outcomes.append(self.pool.submit(self._write, i))
+            i += 1
+            self.stopping.wait(max(0.0, self.started_at + i * self.interval - time.monotonic()))
+        self.stopped_at = time.monotonic()
+
+    def stop(self) -> tuple[float, int]:
+        """Stop; the achieved rate of successful writes per second, and the failures."""
+        self.stopping.set()
+        self.join()
+        self.pool.shutdown(wait=True)
+        self.client.close()
+        ok = sum(f.result() for f in self.outcomes)
+        return ok / max(1e-9, self.stopped_at - self.started_at), len(self.outcomes) - ok
 
 
 def endpoints(s: Seeded) -> list[Endpoint]:
@@ -54,6 +122,9 @@ def endpoints(s: Seeded) -> list[Endpoint]:
     # the memo of parsed resource strings.
     fresh = json.dumps(json.loads(ten)[:1] + ["stack/{uuid}"] * 9)
     form = (("Content-Type", "application/x-www-form-urlencoded"),)
+    cookie = (("Cookie", f"{COOKIE_NAME}={s.session_token}"),)
+    admin = (("Authorization", f"Bearer {s.admin_token}"),)
+    hot = f"/rbac/check_permissions?user_id={s.user_id}&action=read"
     return [
         Endpoint("/health", "/health"),
         Endpoint("GET /users/me (session)", "/users/me", headers=bearer),
@@ -71,6 +142,22 @@ def endpoints(s: Seeded) -> list[Endpoint]:
             "POST",
             machine,
             ten,
+        ),
+        Endpoint(
+            f"check_permissions x10, {WRITES_PER_SECOND} grant writes/s elsewhere",
+            hot,
+            "POST",
+            machine,
+            ten,
+            background="grants",
+        ),
+        Endpoint(
+            f"check_permissions x10, {WRITES_PER_SECOND} neutral writes/s elsewhere",
+            hot,
+            "POST",
+            machine,
+            ten,
+            background="neutral",
         ),
         Endpoint(
             "check_permissions x10, fresh ids",
@@ -91,6 +178,19 @@ def endpoints(s: Seeded) -> list[Endpoint]:
             "GET /organizations/{id}/members",
             f"/organizations/{s.organization_id}/members",
             headers=bearer,
+        ),
+        Endpoint("GET /users/{id} (superuser)", f"/users/{s.other_user_id}", headers=admin),
+        Endpoint("GET /users?limit=10 (superuser)", "/users?limit=10", headers=admin),
+        Endpoint(
+            "GET /users?limit=10&offset=5000 (superuser)",
+            "/users?limit=10&offset=5000",
+            headers=admin,
+        ),
+        Endpoint(
+            "console organization page (1 connection)",
+            f"/console/organizations/{s.organization_id}",
+            headers=cookie,
+            connections=1,
         ),
         Endpoint(
             "POST /auth/login (password)",
@@ -197,6 +297,27 @@ async def prepare(size: str, sqlite: bool) -> tuple[str, Seeded]:
 Row = dict[str, float]
 
 
+def answers(base: str, ep: Endpoint) -> None:
+    """One request first: the endpoint must answer 2xx (wrk counts a redirect as success,
+    so a console page sending the bench's user to /login would otherwise be measured)."""
+    body = ep.body and re.sub(r"\{uuid\}", lambda _: str(uuid.uuid4()), ep.body)  # as wrk does
+    r = httpx.request(ep.method, base + ep.path, headers=dict(ep.headers), content=body)
+    if not r.is_success:
+        raise SystemExit(f"{ep.name}: {r.status_code} {r.text[:200]}")
+
+
+def hit(base: str, ep: Endpoint, duration: int) -> wrk.Result:
+    return wrk.run(
+        base + ep.path,
+        method=ep.method,
+        headers=dict(ep.headers),
+        body=ep.body,
+        duration=duration,
+        threads=min(2, ep.connections),
+        connections=ep.connections,
+    )
+
+
 def one_round(seeded: Seeded, db_url: str, duration: int) -> tuple[dict[str, Row], float]:
     results: dict[str, Row] = {}
     with Server("bench.hello:app", {}) as hello:
@@ -205,9 +326,17 @@ def one_round(seeded: Seeded, db_url: str, duration: int) -> tuple[dict[str, Row
         results["hello-world ceiling"] = {"rps": r.rps, "p50": r.p50_ms, "p99": r.p99_ms}
     with Server("zenpro.main:create_app", zenpro_env(db_url), factory=True) as zp:
         for ep in endpoints(seeded):
-            request = {"method": ep.method, "headers": dict(ep.headers), "body": ep.body}
-            wrk.run(zp.url + ep.path, duration=1, **request)  # warm-up, not measured
-            r = wrk.run(zp.url + ep.path, duration=duration, **request)
+            answers(zp.url, ep)
+            writer = None
+            if ep.background:
+                writer = Writer(zp.url, seeded, ep.background, WRITES_PER_SECOND)
+                writer.start()
+            hit(zp.url, ep, 1)  # warm-up, not measured
+            r = hit(zp.url, ep, duration)
+            if writer is not None:
+                rate, failed = writer.stop()
+                if failed or rate < 0.9 * WRITES_PER_SECOND:
+                    print(f"  ! {ep.name}: {rate:.1f} writes/s, {failed} failed", flush=True)
             if r.non_2xx or r.errors:
                 print(f"  ! {ep.name}: {r.non_2xx} non-2xx, {r.errors} socket errors", flush=True)
             results[ep.name] = {"rps": r.rps, "p50": r.p50_ms, "p99": r.p99_ms}

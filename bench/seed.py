@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -55,6 +55,10 @@ class Seeded:
     organization_id: uuid.UUID
     workspace_id: uuid.UUID
     project_id: uuid.UUID
+    admin_token: str  # a superuser's session
+    other_user_id: uuid.UUID  # someone else, for GET /users/{id}
+    # (organization, user) pairs far from the bench user, for the writer of the churn rows
+    elsewhere: tuple[tuple[uuid.UUID, uuid.UUID], ...]
 
 
 async def _bulk(engine: AsyncEngine, model: Any, rows: list[dict[str, Any]]) -> None:
@@ -80,7 +84,7 @@ async def seed(engine: AsyncEngine, size: str) -> Seeded:
                 "password_hash": pw,
                 "metadata": {},
                 "is_active": True,
-                "is_superuser": False,
+                "is_superuser": i == len(users) - 1,  # bench-admin's session
                 "is_service_account": False,
                 "is_onboarded": True,
                 "password_expired": False,
@@ -174,7 +178,7 @@ async def seed(engine: AsyncEngine, size: str) -> Seeded:
         else:
             add(WORKSPACE_VIEWER_ID, user, ws_org[w], w)
     await _bulk(engine, RoleAssignment, rows)
-    shares = []
+    shares: list[dict[str, Any]] = []
     share_keys: set[str] = set()
     while len(shares) < n["shares"]:
         user, w = rng.choice(users), rng.choice(workspaces)
@@ -196,7 +200,9 @@ async def seed(engine: AsyncEngine, size: str) -> Seeded:
             }
         )
     await _bulk(engine, Share, shares)
-    seeded = await _credentials(engine, me, my_org, my_ws, project, now)
+    seeded = await _credentials(engine, me, my_org, my_ws, project, now, users[-1])
+    far = ((orgs[len(orgs) // 2 + k], users[len(users) // 2 + k]) for k in range(20))
+    seeded = replace(seeded, other_user_id=users[1], elsewhere=tuple(far))
     # A live database has planner statistics (autovacuum); fresh bulk loads do not yet.
     async with engine.connect() as conn:
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -211,8 +217,10 @@ async def _credentials(
     ws: uuid.UUID,
     project: uuid.UUID,
     now: datetime,
+    admin: uuid.UUID,
 ) -> Seeded:
     session = SESSION_PREFIX + uuid.uuid4().hex + uuid.uuid4().hex
+    admin_session = SESSION_PREFIX + uuid.uuid4().hex + uuid.uuid4().hex
     machine = MACHINE_PREFIX + uuid.uuid4().hex + uuid.uuid4().hex
     api_key = API_KEY_PREFIX + uuid.uuid4().hex + uuid.uuid4().hex
     token: dict[str, Any] = {
@@ -234,6 +242,14 @@ async def _credentials(
                 "kind": "session",
                 "token_hash": hash_secret(session),
                 "user_id": me,
+                "workspace_id": None,
+            },
+            {
+                **token,
+                "id": uuid.uuid4(),
+                "kind": "session",
+                "token_hash": hash_secret(admin_session),
+                "user_id": admin,
                 "workspace_id": None,
             },
             {
@@ -262,4 +278,7 @@ async def _credentials(
         "last_used": None,
     }
     await _bulk(engine, APIKey, [key])
-    return Seeded("bench-0", me, PASSWORD, session, api_key, machine, org, ws, project)
+    # who else and where else are the caller's to fill in (``replace``)
+    return Seeded(
+        "bench-0", me, PASSWORD, session, api_key, machine, org, ws, project, admin_session, me, ()
+    )

@@ -8,6 +8,7 @@ from bench.seed import seed
 from tests.fixtures import db as dbfix
 from tests.fixtures.factories import bearer
 from tests.support.apps import asgi_client, make_settings, started
+from zenpro.auth.deps import COOKIE_NAME
 from zenpro.kit.db import make_engine
 
 
@@ -32,3 +33,14 @@ async def test_the_bench_dataset_seeds_and_its_credentials_work() -> None:
         )
         assert check.status_code == 200, check.text
         assert set(check.json().values()) == {True}  # a Workspace Admin there
+        admin = bearer(seeded.admin_token)
+        other = await client.get(f"/users/{seeded.other_user_id}", headers=admin)
+        assert other.status_code == 200, other.text
+        far_org, far_user = seeded.elsewhere[0]
+        assert far_user != seeded.user_id
+        assert far_org != seeded.organization_id
+        console = await client.get(
+            f"/console/organizations/{seeded.organization_id}",
+            cookies={COOKIE_NAME: seeded.session_token},
+        )
+        assert console.status_code == 200, console.text
