@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -17,6 +18,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from zenpro.sso.config import OIDCProviderConfig, unique_keys
 
 DEFAULT_SQLITE_PATH = Path("data") / "zenpro.db"
+# A ZenML release as pip spells it (0.98.0, 0.99.0rc1, 0.98.0.post1): the local provisioner
+# installs zenml[server]==<it>, so nothing else may ride along in the version.
+ZENML_RELEASE = re.compile(r"[0-9]+(\.[0-9]+){1,3}((a|b|rc|\.post|\.dev)[0-9]+)?")
 
 
 class Settings(BaseSettings):
@@ -76,9 +80,52 @@ class Settings(BaseSettings):
         "http://{name}.workspaces.localhost",
         description="URL of simulated (managed) workspaces; {name} and {id} are filled in.",
     )
-    zenml_version: str = Field("0.98.0", description="ZenML version reported for workspaces.")
+    zenml_version: str = Field(
+        "0.98.0",
+        description="ZenML version of workspaces: reported, and the zenml[server] the local "
+        "provisioner runs.",
+    )
+    workspace_page_timeout_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=60,
+        description="How long the console's workspace page waits for a workspace's ZenML "
+        "server (the sign-in exchange and the reads together) before it says the server is "
+        "not answering.",
+    )
     reconcile_interval_seconds: float = Field(2.0, gt=0)
     reconciler_enabled: bool = True
+    # Managed workspaces (issue 17; docs/provisioners.md, README "Managed workspaces")
+    workspace_provisioner: Literal["simulated", "local", "external"] = Field(
+        "simulated",
+        description="What runs managed workspaces: `simulated` (nothing; available at once at "
+        "workspace_url_template), `local` (a ZenML server per workspace, a child process on "
+        "this host) or `external` (nothing: every new workspace is enrolled).",
+    )
+    local_data_dir: Path = Field(
+        Path("data") / "local-workspaces",
+        description="Local provisioner: one directory per workspace (SQLite, logs, lock).",
+    )
+    local_zenml_venv: Path | None = Field(
+        None,
+        description="Local provisioner: virtualenv with zenml[server]==<zenml_version>, created "
+        "once when missing; default <local_data_dir>/venvs/zenml-<zenml_version>.",
+    )
+    local_max_servers: int = Field(
+        5, ge=0, description="Local provisioner: how many ZenML servers may run (409 beyond)."
+    )
+    local_restart_backoff_seconds: float = Field(
+        2.0, gt=0, description="Local provisioner: wait before the first restart; doubles."
+    )
+    local_restart_backoff_max_seconds: float = Field(
+        60.0, gt=0, description="Local provisioner: the longest wait between restarts."
+    )
+    local_max_failures: int = Field(
+        5, ge=1, description="Local provisioner: failures in a row before a workspace is failed."
+    )
+    local_delete_grace_seconds: float = Field(
+        86400.0, ge=0, description="Local provisioner: a deleted workspace's data is kept so long."
+    )
     cors_origins: list[str] = Field(default_factory=list)
     opentelemetry: bool = Field(
         False,
@@ -202,6 +249,27 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _local_provisioner(self) -> Settings:
+        if self.workspace_provisioner != "local":
+            return self
+        problems = []
+        if os.name != "posix":
+            problems.append("it needs a POSIX system (process groups, file locks)")
+        if not ZENML_RELEASE.fullmatch(self.zenml_version):
+            problems.append(
+                f"ZENPRO_ZENML_VERSION must be a ZenML release such as 0.98.0 (it names the "
+                f"package zenml[server]==<version>), not {self.zenml_version!r}"
+            )
+        if self.local_restart_backoff_max_seconds < self.local_restart_backoff_seconds:
+            problems.append(
+                "ZENPRO_LOCAL_RESTART_BACKOFF_MAX_SECONDS must not be below "
+                "ZENPRO_LOCAL_RESTART_BACKOFF_SECONDS"
+            )
+        if problems:
+            raise ValueError("ZENPRO_WORKSPACE_PROVISIONER=local: " + "; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
     def _production_is_safe(self) -> Settings:
         if self.env != "production":
             return self
@@ -223,6 +291,12 @@ class Settings(BaseSettings):
 
     def oidc_provider(self, key: str) -> OIDCProviderConfig | None:
         return next((p for p in self.oidc_providers if p.key == key), None)
+
+    @property
+    def local_venv(self) -> Path:
+        """The virtualenv the local provisioner runs ZenML servers from."""
+        default = self.local_data_dir / "venvs" / f"zenml-{self.zenml_version}"
+        return (self.local_zenml_venv or default).absolute()
 
     @property
     def is_sqlite(self) -> bool:

@@ -26,8 +26,9 @@ from zenpro.kit.migrate import head_revision
 from zenpro.kit.prefix import RestorePrefix, StripPrefix
 from zenpro.kit.request_limits import RequestLimitsMiddleware
 from zenpro.kit.routing import MethodTable, ShadowedPaths
-from zenpro.models import CacheEpoch
+from zenpro.models import CacheChange, CacheEpoch
 from zenpro.models.epochs import RULES as EPOCH_RULES
+from zenpro.models.epochs import SCOPES as EPOCH_SCOPES
 from zenpro.ops import metrics as ops_metrics
 from zenpro.workspaces import reconciler
 
@@ -86,7 +87,7 @@ def _telemetry(enabled: bool) -> TelemetryConfig | None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    epoch_cache.install(EPOCH_RULES, CacheEpoch)
+    epoch_cache.install(EPOCH_RULES, EPOCH_SCOPES, CacheEpoch, CacheChange)
     tune_malloc()
     audit.install()
     zlogging.configure(settings.log_format, settings.log_level)

@@ -97,9 +97,11 @@ class Workspace:
 
 @contextmanager
 def run_zenml_server(
-    venv: Path, workdir: Path, cp_url: str, ws: Workspace
+    venv: Path, workdir: Path, cp_url: str, ws: Workspace, dashboard_url: str | None = None
 ) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
-    """An unmodified ZenML server in Pro mode (spec §9, e2e-recipe §3.2)."""
+    """An unmodified ZenML server in Pro mode (spec §9, e2e-recipe §3.2). Its browser
+    visits go to ``dashboard_url`` (zenpro's console: ``<zenpro>/console``); unset, to a
+    port where nothing listens."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     home = workdir / "ws"
@@ -113,7 +115,7 @@ def run_zenml_server(
         "ZENML_SERVER_SERVER_URL": url,
         "ZENML_SERVER_JWT_SECRET_KEY": JWT_SECRET,
         "ZENML_SERVER_PRO_API_URL": cp_url,
-        "ZENML_SERVER_PRO_DASHBOARD_URL": f"http://127.0.0.1:{free_port()}",
+        "ZENML_SERVER_PRO_DASHBOARD_URL": dashboard_url or f"http://127.0.0.1:{free_port()}",
         "ZENML_SERVER_PRO_OAUTH2_CLIENT_SECRET": ws.enrollment_key,
         "ZENML_SERVER_PRO_OAUTH2_AUDIENCE": "zenml-workspaces",
         "ZENML_SERVER_PRO_ORGANIZATION_ID": ws.org_id,
@@ -166,6 +168,13 @@ class Cli:
 
     def python(self, code: str, *args: str, timeout: float = 120) -> tuple[int, str]:
         return self._run([str(self.venv / "bin" / "python"), "-c", code, *args], None, timeout)
+
+    def script(self, name: str, source: str, timeout: float = 300) -> tuple[int, str]:
+        """Write ``source`` to ``name`` in this client's home and run it as a file (ZenML
+        resolves a step's source from its module file: a ``@pipeline`` cannot run from
+        ``python -c``)."""
+        (self.home / name).write_text(source)
+        return self._run([str(self.venv / "bin" / "python"), name], None, timeout)
 
     def _run(self, argv: list[str], stdin: str | None, timeout: float) -> tuple[int, str]:
         proc = subprocess.run(
@@ -353,10 +362,20 @@ class World:
 
 
 @contextmanager
-def zenml_world(tmp: Path, prefix: str = "") -> Iterator[World]:
+def zenml_world(
+    tmp: Path, prefix: str = "", *, console: bool = False, database_url: str | None = None
+) -> Iterator[World]:
+    """``console=True``: the ZenML server sends browsers to zenpro's console
+    (``ZENML_SERVER_PRO_DASHBOARD_URL=<zenpro>/console``); ``database_url``: zenpro's
+    database (default a SQLite file in ``tmp``)."""
     venv = zenml_venv()
-    with run_zenpro(tmp) as cp:
+    with run_zenpro(tmp, database_url) as cp:
         admin = Api(cp.url + prefix).login("admin", ADMIN_PASSWORD)
         ws, ids, key = seed(admin)
-        with run_zenml_server(venv, tmp, cp.url + prefix, ws) as (ws_url, _proc, ws_log):
+        dashboard = f"{cp.url}{prefix}/console" if console else None
+        with run_zenml_server(venv, tmp, cp.url + prefix, ws, dashboard) as (
+            ws_url,
+            _proc,
+            ws_log,
+        ):
             yield World(cp, admin, ws, ws_url, ws_log, venv, tmp, ids, key, prefix)

@@ -266,6 +266,14 @@ async def test_members_invite_revoke_and_remove(
     assert 'value="colleague@example.com"' in again.text
     inv = await read_one(db, select(Invitation).where(Invitation.email == "colleague@example.com"))
     assert inv is not None
+    # The link to pass on stays on the members page: the invitation's page in a browser
+    # (not the API's JSON /invitations/{id}), and it opens as a page.
+    listed = await ann.get(f"{base}/members")
+    link = f"http://testserver/console/invitations/{inv.id}"
+    assert f'<code class="invite-link">{link}</code>' in listed.text
+    opened = await ann.get(link.removeprefix("http://testserver"))
+    assert opened.status_code == 404  # a page (not JSON), for the invited address only
+    assert opened.headers["content-type"].startswith("text/html")
     assert (await ann.post(f"{base}/invitations/{inv.id}/delete")).status_code == 303
     assert await read_one(db, select(Invitation).where(Invitation.id == inv.id)) is None
 

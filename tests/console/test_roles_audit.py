@@ -6,6 +6,7 @@ import re
 import uuid
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -81,3 +82,14 @@ async def test_audit_trail_filters_and_links(
     member = await _viewer(client, db, org_id, ORG_MEMBER_ID)
     assert (await member.get(f"{base}/audit")).status_code == 403
     assert "Audit trail" not in (await member.get(base)).text
+
+
+@pytest.mark.parametrize("until", ["0001-01-02T00:00:00Z", "9999-12-31T23:00:00-05:00"])
+async def test_audit_times_at_the_calendars_ends_are_no_server_error(
+    ann: Person, until: str
+) -> None:
+    """The first days of year 1 (the activity chart looks a month back) and a time that
+    leaves the calendar once in UTC: an answer, or the client's error, never a 500."""
+    org_id = await _org(ann)
+    r = await ann.get(f"/console/organizations/{org_id}/audit", until=until)
+    assert r.status_code in (200, 400), r.text[:300]

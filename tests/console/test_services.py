@@ -1,9 +1,10 @@
-"""The two service functions the console added: the roles an inviter may offer, and an
-organization's users for pickers."""
+"""The service functions the console added: the roles an inviter may offer, an
+organization's users for pickers, one member, and the invitations addressed to me."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,7 +14,8 @@ from zenpro.auth.principal import Credential, UserPrincipal
 from zenpro.authz.access import Access
 from zenpro.authz.checker import load_grants
 from zenpro.invitations import service as invitations
-from zenpro.models import User
+from zenpro.kit.db import utcnow
+from zenpro.models import Invitation, User
 from zenpro.organizations import service as orgs
 
 ORG_MANAGER_ID = uuid.UUID("00000000-0000-4000-8000-000000000002")
@@ -51,3 +53,38 @@ async def test_member_users_lists_its_users_by_name_within_the_limit(db: AsyncSe
     assert outsider.id not in {u.id for u in await orgs.member_users(db, org)}
     assert [u.username for u in await orgs.member_users(db, org)] == ["amy", "zed"]
     assert [u.username for u in await orgs.member_users(db, org, limit=1)] == ["amy"]
+
+
+async def test_pending_mine_lists_only_what_get_mine_would_open(db: AsyncSession) -> None:
+    owner = await make_user(db, "host")
+    org = await make_org(db, owner)
+    guest = await make_user(db, "guest", email="Guest@Example.com")
+    fresh = Invitation(
+        organization_id=org.id,
+        email="guest@example.com",
+        inviter_id=owner.id,
+        expires=utcnow() + timedelta(days=1),
+    )
+    stale = Invitation(
+        organization_id=org.id,
+        email="GUEST@example.com",
+        inviter_id=owner.id,
+        expires=utcnow() - timedelta(minutes=1),
+    )
+    db.add_all([fresh, stale])
+    await db.flush()
+    assert [(i.id, name) for i, name in await invitations.pending_mine(db, guest)] == [
+        (fresh.id, org.name)
+    ]  # any case of the address; not the expired one
+    guest.email_verified = False  # get_mine refuses it then: so is it not listed
+    assert await invitations.pending_mine(db, guest) == []
+
+
+async def test_member_user_finds_members_only(db: AsyncSession) -> None:
+    owner = await make_user(db, "boss")
+    org = await make_org(db, owner)
+    outsider = await make_user(db, "stranger")
+    found = await orgs.member_user(db, org, owner.id)
+    assert found is not None
+    assert found.id == owner.id
+    assert await orgs.member_user(db, org, outsider.id) is None

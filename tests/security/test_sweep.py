@@ -35,6 +35,11 @@ PARAMS: list[tuple[str, str, str]] = [
     ("", "device_id", "device"),
     ("", "feature", "pipeline"),
 ]
+# Ids of objects inside a workspace's own ZenML server (the console's workspace pages read
+# them from there; zenpro stores none): any well-formed id, the workspace's guard answers
+# before the server would be asked.
+IN_THE_WORKSPACE = {"project_id", "run_id", "component_id"}
+SOME_ZENML_ID = "00000000-0000-4000-8000-000000000001"
 # Parameters the sweep deliberately does not fill, with the reason.
 UNFILLABLE: dict[str, str] = {
     "key": "a single sign-on provider's configured key (/auth/oidc/{key}/...), not an object "
@@ -100,6 +105,8 @@ STRANGER_MAY: set[tuple[str, str]] = set()
 def _fill(path: str, ids: dict[str, str]) -> str:
     def value(m: re.Match[str]) -> str:
         name = m.group(1)
+        if name in IN_THE_WORKSPACE and path.startswith("/console/workspaces/"):
+            return SOME_ZENML_ID
         for prefix, param, key in PARAMS:
             if param == name and prefix in path[: m.start() + 1]:
                 return ids.get(key, key)

@@ -40,6 +40,30 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def port_open(port: int, timeout: float = 0.5) -> bool:
+    """Whether something accepts connections on 127.0.0.1:``port``."""
+    with socket.socket() as s:
+        s.settimeout(timeout)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def live_processes() -> Iterator[tuple[int, list[bytes], Path | None]]:
+    """Every process visible in /proc: its pid, argv and working directory (None when it
+    cannot be read); processes that end while being read are left out."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        try:
+            cwd: Path | None = (entry / "cwd").resolve()
+        except OSError:
+            cwd = None
+        yield int(entry.name), argv, cwd
+
+
 def base_env(home: Path, bin_dir: Path = VENV_BIN) -> dict[str, str]:
     """A minimal environment: nothing of the developer's shell (no ``ZENPRO_``/``ZENML_``
     variable) leaks into a process started with it."""

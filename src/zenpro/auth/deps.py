@@ -6,10 +6,12 @@ meta-test fails on a route without one.
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from zenpro.auth import service
@@ -17,6 +19,7 @@ from zenpro.auth.principal import Kind, MachinePrincipal, Principal, UserPrincip
 from zenpro.deps import DB
 from zenpro.errors import Forbidden, NotAuthenticated, raises
 from zenpro.kit.lookup import Loading
+from zenpro.kit.schemas import TEXT_PATTERN
 
 COOKIE_NAME = "zenpro_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -46,17 +49,26 @@ def _same_origin(request: Request) -> bool:
     return parts.scheme in ("http", "https") and parts.netloc in allowed
 
 
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+Cookie = Annotated[str | None, Depends(cookie_scheme)]
+
+
 @raises(NotAuthenticated, Forbidden)  # a credential sent but not valid: 401
 async def get_optional_principal(
-    request: Request,
-    db: DB,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-    cookie: Annotated[str | None, Depends(cookie_scheme)],
+    request: Request, db: DB, bearer: Bearer, cookie: Cookie
 ) -> Principal | None:
+    return await _principal(request, db, bearer, cookie, None)
+
+
+async def _principal(
+    request: Request, db: DB, bearer: Bearer, cookie: Cookie, audience: uuid.UUID | None
+) -> Principal | None:
+    """The caller by Bearer, else by session cookie (writes: same origin only); an
+    ``exchange`` token only where ``audience`` is its workspace (``service.resolve``)."""
     if bearer is not None:
-        principal = await service.resolve(Loading(db), bearer.credentials)
+        principal = await service.resolve(Loading(db), bearer.credentials, audience=audience)
     elif cookie:
-        principal = await service.resolve(Loading(db), cookie, via_cookie=True)
+        principal = await service.resolve(Loading(db), cookie, via_cookie=True, audience=audience)
         if request.method not in SAFE_METHODS and not _same_origin(request):
             raise Forbidden(
                 "Cross-origin request with a session cookie refused: send the request from "
@@ -127,7 +139,40 @@ async def get_superuser(
 
 OptionalPrincipal = Annotated[Principal | None, Depends(get_optional_principal)]
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSignIn:
+    """Who a workspace server asks to sign in, and the server's workspace id as sent."""
+
+    user: UserPrincipal
+    server_id: str
+
+
+@raises(NotAuthenticated, Forbidden)
+async def get_server_sign_in(
+    request: Request,
+    db: DB,
+    bearer: Bearer,
+    cookie: Cookie,
+    server_id: Annotated[
+        str, Query(max_length=64, pattern=TEXT_PATTERN, description="The workspace id.")
+    ],
+) -> ServerSignIn:
+    """``GET /users/authorize_server``'s caller: any user credential, and also the
+    console's ``exchange`` token made for this very workspace (and for nothing else)."""
+    try:
+        audience: uuid.UUID | None = uuid.UUID(server_id)
+    except ValueError:
+        audience = None
+    principal = await _principal(request, db, bearer, cookie, audience)
+    if principal is None:
+        raise NotAuthenticated()
+    return ServerSignIn(user_only(principal), server_id)
+
+
 CurrentUser = Annotated[UserPrincipal, Depends(get_user_principal)]
+ServerSigningIn = Annotated[ServerSignIn, Depends(get_server_sign_in)]
 CurrentHuman = Annotated[UserPrincipal, Depends(get_human)]
 Superuser = Annotated[UserPrincipal, Depends(get_superuser)]
 WorkspaceMachine = Annotated[MachinePrincipal, Depends(get_workspace_machine)]

@@ -24,6 +24,9 @@ class Credential(StrEnum):
     device = "device"  # device flow
     machine = "machine"  # workspace client_credentials
     api_key = "api_key"  # a raw ZENPROKEY_ key used as Bearer
+    # the console signing its user in to one workspace server: accepted by nothing but
+    # that workspace's GET /users/authorize_server (``auth.service.resolve``)
+    exchange = "exchange"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,7 @@ class UserPrincipal:
     # When the credential itself stops working (None: never by time). Whatever is minted
     # with it may not outlive it (credential lineage, ``auth.service``).
     expires: datetime | None = None
+    audience: uuid.UUID | None = None  # an ``exchange`` credential's one workspace
 
     @classmethod
     def of(cls, user: User, credential: Credential, **extra: Any) -> UserPrincipal:

@@ -32,7 +32,10 @@ class OAuthError(BaseModel):
 
 class SessionRead(ReadModel):
     id: uuid.UUID = Field(description="Session id.")
-    kind: str = Field(description="session, api, device or machine.")
+    kind: str = Field(
+        description="session, api, device, or exchange (the console signing you in to one "
+        "workspace server; one minute)."
+    )
     created: datetime = Field(description="When it was issued.")
     last_used: datetime = Field(description="Last use (updated at most once a minute).")
     expires: datetime = Field(description="Absolute expiry.")

@@ -73,6 +73,7 @@ async def issue_token(
     idle_minutes: int | None = None,
     user_agent: str | None = None,
     ip: str | None = None,
+    audience: uuid.UUID | None = None,
 ) -> Issued:
     """Store a new token. ``parent_token_id``/``api_key_id`` record what it was minted
     with (ending that ends this token, by ``ON DELETE CASCADE``); ``not_after`` caps its
@@ -94,6 +95,7 @@ async def issue_token(
         idle_minutes=idle_minutes,
         user_agent=(user_agent or "")[:512] or None,
         ip=ip,
+        audience=audience,
     )
     await repo.add_token(db, token)
     return Issued(secret, token)
@@ -200,8 +202,14 @@ class _Cached:
     is_key: bool
 
 
-async def resolve(look: Lookup, raw: str, *, via_cookie: bool = False) -> Principal:
+async def resolve(
+    look: Lookup, raw: str, *, via_cookie: bool = False, audience: uuid.UUID | None = None
+) -> Principal:
     """Turn a bearer secret or session cookie into a Principal, or raise 401.
+
+    An ``exchange`` token is refused unless ``audience`` is its workspace: the one caller
+    that passes one is ``GET /users/authorize_server`` (the workspace signing its user in),
+    so a token the console hands a workspace server can do nothing else anywhere.
 
     One indexed query on a cache miss; none on a hit (the epoch check aside, see
     ``zenpro.kit.cache``). The routes look up through the database (``Loading``); the fast
@@ -218,8 +226,15 @@ async def resolve(look: Lookup, raw: str, *, via_cookie: bool = False) -> Princi
     if validity == "touch_due":
         await look.run(partial(_touch, entry, now))
     elif validity == "ended":
-        return (await look.run(load)).principal  # expired or idle since it was cached: says why
-    return entry.principal
+        entry = await look.run(load)  # expired or idle since it was cached: says why
+    principal = entry.principal
+    if (
+        isinstance(principal, UserPrincipal)
+        and principal.credential is Credential.exchange
+        and (audience is None or principal.audience != audience)
+    ):
+        raise NotAuthenticated("This token only signs its user in to one workspace server")
+    return principal
 
 
 async def cached_principal(cache: EpochCache, raw: str) -> Principal | None:
@@ -227,7 +242,7 @@ async def cached_principal(cache: EpochCache, raw: str) -> Principal | None:
     work at all (valid, not idle, no ``last_used`` write due); else None."""
     try:
         return await resolve(Peeking(cache), raw)
-    except Miss:
+    except (Miss, NotAuthenticated):
         return None
 
 
@@ -287,6 +302,7 @@ async def _resolve_uncached(db: AsyncSession, raw: str, digest: str, via_cookie:
             token_id=token.id,
             via_cookie=via_cookie,
             expires=token.expires,
+            audience=token.audience,
         )
     idle = timedelta(minutes=token.idle_minutes) if token.idle_minutes is not None else None
     return _Cached(principal, token.expires, idle, token.last_used, token.id, is_key=False)

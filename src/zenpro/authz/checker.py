@@ -14,6 +14,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Row, select, union_all
@@ -30,6 +31,7 @@ from zenpro.models import (
     RoleAssignment,
     RolePermission,
     User,
+    epochs,
 )
 
 
@@ -152,6 +154,18 @@ class Grants:
             project is not None and resource.type in view.project_types.get(project, ())
         )
 
+    def cache_tags(self, user_id: uuid.UUID) -> frozenset[str]:
+        """What these grants of ``user_id`` depend on (``kit.cache`` scopes, named in
+        ``models.epochs``): the user, where they belong, and the roles they hold."""
+        return frozenset(
+            {
+                epochs.user_scope(user_id),
+                *(epochs.org_scope(o) for o in self.member_orgs),
+                *(epochs.workspace_scope(w) for w in self.member_workspaces),
+                *(epochs.role_scope(g.role_id) for g in self.grants),
+            }
+        )
+
     def in_org(self, org_id: uuid.UUID) -> bool:
         return self.superuser or org_id in self.member_orgs
 
@@ -163,7 +177,8 @@ async def load_grants(db: AsyncSession, principal: UserPrincipal) -> Grants:
     """A user's grants: from the ``grants`` cache, else two indexed queries (the user's
     scoped roles and memberships, then those roles' permission pairs)."""
     key = ("grants", principal.user_id, principal.is_superuser, principal.organization_id)
-    return await cached(db, GRANTS, key, lambda: _load_grants(db, principal))
+    tags = partial(Grants.cache_tags, user_id=principal.user_id)
+    return await cached(db, GRANTS, key, lambda: _load_grants(db, principal), tags)
 
 
 async def user_grants(look: Lookup, user_id: uuid.UUID) -> Grants:
@@ -171,7 +186,8 @@ async def user_grants(look: Lookup, user_id: uuid.UUID) -> Grants:
     checks on subjects); an unknown or inactive user holds nothing. Cached (``grants``
     epoch): a hit costs no query of its own. The one place their cache key is spelled,
     for the routes and the fast lane alike (``kit.lookup``)."""
-    return await look.get(GRANTS, ("user-grants", user_id), lambda db: _user_grants(db, user_id))
+    key, tags = ("user-grants", user_id), partial(Grants.cache_tags, user_id=user_id)
+    return await look.get(GRANTS, key, lambda db: _user_grants(db, user_id), tags)
 
 
 async def load_user_grants(db: AsyncSession, user_id: uuid.UUID) -> Grants:

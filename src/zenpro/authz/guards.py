@@ -48,6 +48,7 @@ for _dep in (
     auth_deps.get_human,
     auth_deps.get_superuser,
     auth_deps.get_workspace_machine,
+    auth_deps.get_server_sign_in,
 ):
     guard(_dep)
 

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func
 
 from zenpro.audit import repository as audit_repo
-from zenpro.console import forms
+from zenpro.console import charts, forms
 from zenpro.console.forms import Form
 from zenpro.console.html import Markup, h, join
 from zenpro.console.layout import console_router, url
@@ -22,8 +24,9 @@ from zenpro.console.organizations import org_section
 from zenpro.console.paging import Offset, pager, params
 from zenpro.console.widgets import empty, form_errors, link, select, text_field, when
 from zenpro.deps import DB
+from zenpro.kit.db import utcnow
 from zenpro.kit.pagination import fetch_page
-from zenpro.kit.schemas import TEXT_PATTERN
+from zenpro.kit.schemas import TEXT_PATTERN, IsoTime
 from zenpro.models import AuditEvent, Organization
 from zenpro.organizations import repository as org_repo
 from zenpro.organizations import service as orgs
@@ -43,15 +46,10 @@ class AuditQuery(BaseModel):
     action: Literal["create", "update", "delete"] | None = None
     resource_type: str | None = Field(None, max_length=64, pattern=TEXT_PATTERN)
     actor_id: uuid.UUID | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    """The form's times are UTC (the labels say so)."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    # the form's times are UTC (the labels say so); one leaving the calendar once in UTC
+    # is the client's to fix (kit.schemas.IsoTime)
+    since: IsoTime | None = None
+    until: IsoTime | None = None
 
 
 def _object_link(request: Request, org: Organization, e: AuditEvent) -> Markup:
@@ -63,7 +61,7 @@ def _object_link(request: Request, org: Organization, e: AuditEvent) -> Markup:
         "roles": f"{base}/roles/{rid}",
         "invitations": f"{base}/members",
         "role_assignments": f"{base}/members",
-        "teams": f"{base}/members",
+        "teams": f"/console/teams/{rid}",
         "team_members": f"{base}/members",
     }
     label = e.resource_type.replace("_", " ")
@@ -120,6 +118,38 @@ def _filter_form(
     )
 
 
+DAYS = 30
+
+
+async def _activity(db: DB, org: Organization, f: audit_repo.AuditFilter) -> Markup:
+    """Events a day (as filtered) over the last :data:`DAYS` days of the filter's range,
+    as a chart: one grouped statement."""
+    end = f.until or utcnow()
+    if end.year < 2:  # nothing happened in the first month of year 1 (and it cannot go back)
+        return Markup("")
+    start = max(f.since or end - timedelta(days=DAYS), end - timedelta(days=DAYS))
+    if start >= end:
+        return Markup("")
+    day = func.date(AuditEvent.created)
+    stmt = (
+        audit_repo.list_stmt(org.id, replace(f, since=start, until=f.until))
+        .with_only_columns(day, func.count())
+        .group_by(day)
+    )
+    counts = {str(d)[:10]: int(n) for d, n in (await db.execute(stmt)).all()}
+    first = start.date()
+    days = [first + timedelta(days=i) for i in range((end.date() - first).days + 1)]
+    items = [(d.isoformat(), counts.get(d.isoformat(), 0)) for d in days]
+    total = sum(n for _, n in items)
+    busiest = max(items, key=lambda kv: kv[1])
+    described = f"{total} event(s) from {items[0][0]} to {items[-1][0]}" + (
+        f"; the busiest day was {busiest[0]} with {busiest[1]}." if total else "."
+    )
+    return charts.columns(
+        "c-activity", "Activity per day (UTC)", described, items, ("Day", "Events")
+    )
+
+
 @router.get("/console/organizations/{organization_id}/audit")
 async def console_audit(
     request: Request,
@@ -144,7 +174,7 @@ async def console_audit(
         listing = Markup("")
     else:
         f = audit_repo.AuditFilter(
-            query.action, query.resource_type, query.actor_id, _utc(query.since), _utc(query.until)
+            query.action, query.resource_type, query.actor_id, query.since, query.until
         )
         events, total = await fetch_page(
             db, audit_repo.list_stmt(org.id, f), params(offset), *ORDER
@@ -165,6 +195,12 @@ async def console_audit(
             )
         else:
             listing = empty("No event matches these filters.")
-    parts = [form_errors(form, None), _filter_form(request, org, form, actors), listing]
+    activity = Markup("") if query is None else await _activity(db, org, f)
+    parts = [
+        form_errors(form, None),
+        _filter_form(request, org, form, actors),
+        activity,
+        listing,
+    ]
     status = 200 if query is not None else 400
     return org_section(request, scoped.access, org, "Audit trail", parts, {"status": status})

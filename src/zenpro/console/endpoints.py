@@ -6,7 +6,9 @@ from __future__ import annotations
 from zenpro import routing
 from zenpro.console import (
     account,
+    assignments,
     audit,
+    handoff,
     home,
     invitations,
     members,
@@ -14,18 +16,22 @@ from zenpro.console import (
     roles,
     service_accounts,
     teams,
+    workspace_view,
     workspaces,
 )
 
 router = routing.router(include_in_schema=False)
 for _pages in (
     home.router,
+    handoff.router,  # /console/api/auth/login: a Pro-mode ZenML server's sign-in entry
     organizations.router,
     workspaces.router,
+    workspace_view.router,  # what a workspace's ZenML server holds, under its page
     members.router,
     teams.router,
     service_accounts.router,
     roles.router,
+    assignments.router,
     audit.router,
     account.router,
     invitations.router,

@@ -3,6 +3,7 @@ own input schemas, so a form and the API accept exactly the same values."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -76,3 +77,18 @@ def integer(value: str) -> int | str | None:
         return int(stripped)
     except ValueError:
         return stripped
+
+
+def optional_id(
+    form: Form, name: str, problem: str = "Choose one of the options."
+) -> uuid.UUID | None:
+    """An id field that may be left empty: its UUID, or None (with ``problem`` noted on
+    the form when it is not an id)."""
+    raw = form.get(name).strip()
+    if not raw:
+        return None
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        form.errors[name] = problem
+        return None

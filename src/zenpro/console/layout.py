@@ -10,10 +10,11 @@ HTML), and gets the API's 401 otherwise.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
@@ -80,6 +81,34 @@ def _account(request: Request) -> Markup:
     )
 
 
+_HOST = re.compile(r"^[a-z0-9.-]{1,253}$")
+
+
+def image_origin(address: str | None) -> str | None:
+    """The origin (scheme, host, port) of an image address for the CSP's ``img-src``, or
+    None when it cannot be spelled safely there (only plain host names and ports)."""
+    if not address:
+        return None
+    try:
+        parts = urlsplit(address)
+        port = parts.port
+    except ValueError:
+        return None
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not _HOST.fullmatch(host):
+        return None
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+
+
+def headers_for(images: str | None) -> dict[str, str]:
+    """The page's headers; ``images``: one more origin images may come from (an
+    organization's logo), from :func:`image_origin`."""
+    if images is None:
+        return HEADERS
+    csp = CSP.replace("img-src 'self' data:", f"img-src 'self' data: {images}")
+    return {**HEADERS, "Content-Security-Policy": csp}
+
+
 def page(
     request: Request,
     title: str,
@@ -89,6 +118,7 @@ def page(
     status: int = 200,
     notice: Markup | None = None,
     heading: str | None = None,
+    images: str | None = None,
 ) -> HTMLResponse:
     html = render_file(
         "layout.html",
@@ -100,7 +130,7 @@ def page(
         notice=notice,
         body=body,
     )
-    return HTMLResponse(html, status_code=status, headers=HEADERS)
+    return HTMLResponse(html, status_code=status, headers=headers_for(images))
 
 
 def flash(message: str, kind: str = "ok") -> Markup:
@@ -124,6 +154,7 @@ class Shown(TypedDict, total=False):
     problem: str | None
     notice: Markup | None
     status: int
+    images: str | None
 
 
 class Refusal(TypedDict):
@@ -148,7 +179,13 @@ def shown_page(
 ) -> HTMLResponse:
     """:func:`page` with the notice and status of ``shown``."""
     return page(
-        request, title, body, crumbs, notice=shown.get("notice"), status=shown.get("status", 200)
+        request,
+        title,
+        body,
+        crumbs,
+        notice=shown.get("notice"),
+        status=shown.get("status", 200),
+        images=shown.get("images"),
     )
 
 

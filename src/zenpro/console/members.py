@@ -13,14 +13,14 @@ from fastapi.responses import RedirectResponse, Response
 from zenpro.authz.access import Access
 from zenpro.authz.guards import Scoped
 from zenpro.authz.vocabulary import Level
-from zenpro.console import forms, widgets
+from zenpro.console import assignments, forms, widgets
 from zenpro.console.forms import Form
 from zenpro.console.html import Markup, h, join
 from zenpro.console.invitations import console_link
 from zenpro.console.layout import Crumb, Notices, Shown, console_router, page, refused, url
 from zenpro.console.organizations import org_crumbs, org_section
 from zenpro.console.paging import Notice, Offset, pager, params
-from zenpro.deps import DB, AppSettings
+from zenpro.deps import DB, AppSettings, get_app_settings
 from zenpro.errors import NotFound, ZenproError
 from zenpro.invitations import service as invitations
 from zenpro.invitations.schemas import InvitationCreate
@@ -40,6 +40,8 @@ NOTICES = Notices(
     {
         "removed": "Member removed from the organization (their roles, teams and shares here).",
         "revoked": "Invitation revoked.",
+        "assigned": "Role assigned.",
+        "unassigned": "Assignment revoked.",
     }
 )
 TYPE_TEXT = {
@@ -69,14 +71,28 @@ def _row_actions(request: Request, access: Access, org: Organization, m: Member)
     return Markup("")
 
 
+def _member_path(org: Organization, m: Member) -> str | None:
+    """The page of a member's roles: a user's or service account's here, a team's own."""
+    if m.type is MemberType.team:
+        return f"/console/teams/{m.id}"
+    if m.type in (MemberType.user, MemberType.service_account):
+        return f"/console/organizations/{org.id}/members/{m.id}"
+    return None
+
+
 def _row(request: Request, access: Access, org: Organization, m: Member) -> Markup:
     detail: Markup | str = m.email or ""
     if m.type is MemberType.invitation:
         detail = h("$e (pending, expires $w)", e=m.email or "", w=widgets.when(m.expires))
+        if access.grants.org_allows(org.id, "member", "create"):  # who may invite passes it on
+            link = console_link(get_app_settings(request), m.id)
+            detail = h('$d<br>Link: <code class="invite-link">$l</code>', d=detail, l=link)
     if m.id == org.owner_id:
         detail = h("$d (owner)", d=detail)
     cells = {"Type": TYPE_TEXT[m.type], "Email": detail, "Roles": _roles(m.roles)}
-    return widgets.row(m.name, cells, _row_actions(request, access, org, m))
+    path = _member_path(org, m)
+    name = widgets.link(request, path, m.name) if path else m.name
+    return widgets.row(name, cells, _row_actions(request, access, org, m))
 
 
 def _invite_link(request: Request, access: Access, org: Organization) -> Markup:
@@ -161,26 +177,15 @@ async def console_new_invitation(request: Request, db: DB, scoped: MemberCreate)
     return await _invite_page(request, db, scoped)
 
 
-def _optional_id(form: Form, name: str) -> uuid.UUID | None:
-    raw = form.get(name).strip()
-    if not raw:
-        return None
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        form.errors[name] = "Choose one of the options."
-        return None
-
-
 Extras = tuple[uuid.UUID | None, uuid.UUID | None, uuid.UUID | None]
 
 
 def _extras(form: Form) -> Extras:
     """The optional workspace, workspace role and team of the form (errors noted on it)."""
     ids = (
-        _optional_id(form, "workspace_id"),
-        _optional_id(form, "workspace_role_id"),
-        _optional_id(form, "team_id"),
+        forms.optional_id(form, "workspace_id"),
+        forms.optional_id(form, "workspace_role_id"),
+        forms.optional_id(form, "team_id"),
     )
     if (ids[0] is None) != (ids[1] is None) and not form.errors:
         form.errors["workspace_role_id"] = "Choose both a workspace and a role in it, or neither."
@@ -292,3 +297,42 @@ async def console_revoke_invitation(
         return await _members_page(request, db, scoped, problem=exc.message, status=404)
     target = f"/console/organizations/{scoped.obj.id}/members?notice=revoked"
     return RedirectResponse(url(request, target), status_code=303)
+
+
+@router.get("/console/organizations/{organization_id}/members/{user_id}")
+async def console_member(
+    request: Request, db: DB, scoped: MemberRead, user_id: uuid.UUID, notice: Notice = None
+) -> Response:
+    """One user's or service account's roles in the organization, at every level, with
+    Revoke and "Assign a role" for who may manage them; removing them."""
+    org, access = scoped.obj, scoped.access
+    user = await orgs.member_user(db, org, user_id)
+    if user is None:
+        raise NotFound(f"User {user_id} is not a member of this organization")
+    held = await assignments.held_in(db, org.id, user_id=user.id)
+    subject = f"user:{user.id}"
+    parts = [
+        h(
+            '<p class="lead">$k$e</p>',
+            k="A service account. " if user.is_service_account else "",
+            e=user.email or "",
+        ),
+        h('<h2 id="m-roles">Roles</h2>'),
+        assignments.held_table(request, access, org, held, subject),
+    ]
+    if assignments.may_assign_here(access, org):
+        parts.append(assignments.assign_link(request, org, subject=subject))
+    m = Member.of_user(user, [])
+    remove = _row_actions(request, access, org, m)
+    if remove:
+        parts.append(
+            h(
+                '<section aria-labelledby="m-del" class="danger-zone"><h2 id="m-del">Remove'
+                "</h2><p>Their roles, teams and shares in this organization go.</p>$b</section>",
+                b=remove,
+            )
+        )
+    crumbs = org_crumbs(
+        org, Crumb("Members", f"/console/organizations/{org.id}/members"), Crumb(user.username)
+    )
+    return page(request, user.username, join(parts), crumbs, notice=NOTICES.of(notice))

@@ -5,14 +5,16 @@ caller's grants, and every post is checked by the same guard again."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import Select, func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro.authz.access import Access
 from zenpro.authz.guards import Authenticated
-from zenpro.console import forms, widgets
+from zenpro.console import charts, forms, layout, widgets
 from zenpro.console.forms import Form
 from zenpro.console.html import Markup, h, join
 from zenpro.console.layout import (
@@ -46,8 +48,22 @@ NOTICES = Notices(
 )
 
 
+def org_label(org: Organization) -> str:
+    """How pages name an organization: its display name, else its name (titles and
+    breadcrumbs alike)."""
+    return org.display_name or org.name
+
+
 def org_crumbs(org: Organization, *more: Crumb) -> list[Crumb]:
-    return [Crumb(org.name, f"/console/organizations/{org.id}"), *more]
+    return [Crumb(org_label(org), f"/console/organizations/{org.id}"), *more]
+
+
+def logo(org: Organization, alt: str = "") -> Markup:
+    """The organization's logo, where the page's CSP can allow its origin (``alt``
+    empty: beside the name, it says nothing more)."""
+    if layout.image_origin(org.logo_url) is None:
+        return Markup("")
+    return h('<img class="logo" src="$u" alt="$a" width="48" height="48">', u=org.logo_url, a=alt)
 
 
 def org_tabs(request: Request, access: Access, org: Organization, current: str) -> Markup:
@@ -90,7 +106,7 @@ def org_section(
     "<tab> of <organization>" unless ``title`` says otherwise."""
     body = join([org_tabs(request, access, org, tab), *parts])
     crumbs = org_crumbs(org, Crumb(tab))
-    return shown_page(request, title or f"{tab} of {org.name}", body, crumbs, shown or {})
+    return shown_page(request, title or f"{tab} of {org_label(org)}", body, crumbs, shown or {})
 
 
 def _org_fields(form: Form | None, org: Organization | None) -> Markup:
@@ -110,6 +126,14 @@ def _org_fields(form: Form | None, org: Organization | None) -> Markup:
             widgets.textarea(
                 form, "description", "Description", value=org.description if org else None
             ),
+            widgets.text_field(
+                form,
+                "logo_url",
+                "Logo address",
+                value=org.logo_url if org else None,
+                kind="url",
+                hint="An http:// or https:// address of a square image; empty for none.",
+            ),
         ]
     )
 
@@ -119,6 +143,7 @@ def _org_values(form: Form) -> dict[str, str | None]:
         "name": form.get("name").strip(),
         "display_name": forms.optional(form.get("display_name")),
         "description": forms.optional(form.get("description")),
+        "logo_url": forms.optional(form.get("logo_url")),
     }
 
 
@@ -186,12 +211,75 @@ def _ws_row(request: Request, ws: Workspace) -> Markup:
     return widgets.row(widgets.link(request, f"/console/workspaces/{ws.id}", ws.name), cells)
 
 
+def _visible(access: Access, org: Organization) -> Select[Any]:
+    """The organization's workspaces the caller may see (the API's listing rule)."""
+    filters = ws_repo.Filters(organization_id=org.id)
+    return workspaces.list_stmt(access, filters, member_only=False)
+
+
 async def _workspaces(
     db: AsyncSession, access: Access, org: Organization, offset: int
 ) -> tuple[list[Workspace], int]:
-    filters = ws_repo.Filters(organization_id=org.id)
-    stmt = workspaces.list_stmt(access, filters, member_only=False)
-    return await fetch_page(db, stmt, params(offset), Workspace.name, Workspace.id)
+    return await fetch_page(db, _visible(access, org), params(offset), Workspace.name, Workspace.id)
+
+
+async def _by_status(
+    db: AsyncSession, access: Access, org: Organization
+) -> list[tuple[str, str, int]]:
+    """How many of the visible workspaces are in each status (one statement)."""
+    stmt = (
+        _visible(access, org)
+        .order_by(None)
+        .with_only_columns(Workspace.status, func.count())
+        .group_by(Workspace.status)
+    )
+    counts = {status: int(n) for status, n in (await db.execute(stmt)).all()}
+    return [(k, STATUS_TEXT[k], counts[k]) for k in STATUS_TEXT if counts.get(k)]
+
+
+def _usage(items: list[Workspace]) -> list[tuple[str, int]]:
+    """The usage counters the listed workspaces' servers report, summed by feature."""
+    total: dict[str, int] = {}
+    for ws in items:
+        for feature, n in (ws.usage_counts or {}).items():
+            total[feature] = total.get(feature, 0) + int(n)
+    return sorted(total.items())
+
+
+def _overview(by_status: list[tuple[str, str, int]], items: list[Workspace], paged: bool) -> Markup:
+    if not by_status:
+        return Markup("")
+    statuses = [(label, n) for _, label, n in by_status]
+    counted = sum(n for _, n in statuses)
+    status_chart = charts.bars(
+        "c-status",
+        "Workspaces by status",
+        f"{counted} workspace(s): "
+        + ", ".join(f"{n} {label.lower()}" for label, n in statuses)
+        + ".",
+        statuses,
+        ("Status", "Workspaces"),
+        [f"s-{k}" for k, _, _ in by_status],
+    )
+    usage = _usage(items)
+    where = "the workspaces on this page" if paged else "these workspaces"
+    usage_chart = (
+        charts.bars(
+            "c-usage",
+            f"Usage reported by {where}",
+            "Totals by feature: " + ", ".join(f"{k} {n}" for k, n in usage) + ".",
+            usage,
+            ("Feature", "Count"),
+        )
+        if usage
+        else h('<p class="hint">No workspace server has reported usage yet.</p>')
+    )
+    return h(
+        '<section class="overview" aria-labelledby="o-h"><h2 id="o-h">At a glance</h2>'
+        '<div class="charts">$a$b</div></section>',
+        a=status_chart,
+        b=usage_chart,
+    )
 
 
 @router.get("/console/organizations/{organization_id}")
@@ -201,6 +289,7 @@ async def console_organization(
     """An organization: its workspaces with their status at a glance."""
     org, access = scoped.obj, scoped.access
     items, total = await _workspaces(db, access, org, offset)
+    overview = _overview(await _by_status(db, access, org), items, total > len(items))
     may_create = access.grants.org_allows(org.id, "workspace", "create")
     actions = (
         widgets.link(
@@ -229,15 +318,24 @@ async def console_organization(
         )
     about = h('<p class="lead">$d</p>', d=org.description) if org.description else Markup("")
     body = h(
-        '$tabs$about<div class="toolbar"><h2>Workspaces</h2>$actions</div>$table',
+        '$tabs$about$overview<div class="toolbar"><h2>Workspaces</h2>$actions</div>$table',
         tabs=org_tabs(request, access, org, "Workspaces"),
         about=about,
+        overview=overview,
         actions=actions,
         table=table,
     )
     shown = NOTICES.of(notice)
-    title = org.display_name or org.name
-    return page(request, title, body, org_crumbs(org), notice=shown)
+    heading = h('<span class="org-head">$l$t</span>', l=logo(org), t=org_label(org))
+    return page(
+        request,
+        org_label(org),
+        body,
+        org_crumbs(org),
+        notice=shown,
+        heading=heading,
+        images=layout.image_origin(org.logo_url),
+    )
 
 
 def _settings_page(
@@ -264,9 +362,11 @@ def _settings_page(
     )
     if access.grants.org_allows(org.id, "organization", "delete"):
         section = join([section, _delete_section(request, org, delete_problem)])
-    return org_section(
-        request, access, org, "Settings", [section], {"status": status, "notice": notice}
-    )
+    preview = logo(org, f"Logo of {org_label(org)}")
+    if preview:
+        section = join([h('<p class="logo-preview">Logo now: $i</p>', i=preview), section])
+    shown: Shown = {"status": status, "notice": notice, "images": layout.image_origin(org.logo_url)}
+    return org_section(request, access, org, "Settings", [section], shown)
 
 
 def _delete_section(request: Request, org: Organization, problem: str | None) -> Markup:

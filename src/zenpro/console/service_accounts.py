@@ -167,8 +167,11 @@ async def _sa_page(
         d=sa.description or "—",
         c=widgets.when(sa.created),
     )
-    parts = [
-        facts,
+    parts = [facts]
+    if allows(org.id, "member", "read"):  # its roles: the member page, as for a user
+        roles_path = f"/console/organizations/{org.id}/members/{sa.id}"
+        parts.append(h("<p>$l</p>", l=widgets.link(request, roles_path, "Its roles")))
+    parts += [
         widgets.form_errors(form, shown.get("problem")),
         h('<h2 id="keys">API keys</h2>$l', l=listing),
     ]

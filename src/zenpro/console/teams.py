@@ -11,15 +11,25 @@ from typing import Unpack
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
+from zenpro.authz.access import Access
 from zenpro.authz.guards import Scoped
-from zenpro.console import forms, guards, widgets
+from zenpro.console import assignments, forms, guards, widgets
 from zenpro.console.forms import Form
 from zenpro.console.html import Markup, h, join
-from zenpro.console.layout import Crumb, Notices, Shown, console_router, refused, shown_page, url
+from zenpro.console.layout import (
+    Crumb,
+    Notices,
+    Shown,
+    console_router,
+    page,
+    refused,
+    shown_page,
+    url,
+)
 from zenpro.console.organizations import org_crumbs, org_section
 from zenpro.console.paging import Notice, Offset, pager, params
 from zenpro.deps import DB
-from zenpro.errors import ZenproError
+from zenpro.errors import Forbidden, ZenproError
 from zenpro.kit.pagination import fetch_page
 from zenpro.models import Organization, Team
 from zenpro.organizations import repository as org_repo
@@ -39,6 +49,8 @@ NOTICES = Notices(
         "added": "Member added: they now hold what the team holds.",
         "removed": "Member removed from the team.",
         "deleted": "Team deleted.",
+        "assigned": "Role assigned: every member of the team holds it.",
+        "unassigned": "Assignment revoked.",
     }
 )
 
@@ -156,6 +168,13 @@ async def _team_page(
         else widgets.empty("Nobody in this team yet.")
     )
     parts = [widgets.form_errors(form, shown.get("problem")), listing]
+    if _reads_roles(access, org):
+        parts.append(
+            h(
+                "<p>$l</p>",
+                l=widgets.link(request, f"{base}/roles", "The team's roles", "button"),
+            )
+        )
     if may_update:
         people = await orgs.member_users(db, org)
         options = [(str(u.id), u.username) for u in people]
@@ -188,6 +207,44 @@ async def _team_page(
         org, Crumb("Teams", f"/console/organizations/{org.id}/teams"), Crumb(team.name)
     )
     return shown_page(request, f"Team {team.name}", join(parts), crumbs, shown)
+
+
+def _reads_roles(access: Access, org: Organization) -> bool:
+    """Who may see a team's roles: who may read members (as the API's assignment list),
+    and who may assign roles here."""
+    return assignments.may_assign_here(access, org) or access.grants.org_allows(
+        org.id, "member", "read"
+    )
+
+
+@router.get("/console/teams/{team_id}/roles")
+async def console_team_roles(
+    request: Request, db: DB, scoped: TeamRead, notice: Notice = None
+) -> Response:
+    """What the team holds at every level, with Revoke and "Assign a role" for who may
+    manage them (every member of the team holds what it holds)."""
+    team, access = scoped.obj, scoped.access
+    org = await org_repo.get(db, team.organization_id)
+    assert org is not None  # a team's organization outlives it (ON DELETE CASCADE)
+    if not _reads_roles(access, org):
+        raise Forbidden("You may not read the roles of this organization's members")
+    held = await assignments.held_in(db, org.id, team_id=team.id)
+    subject = f"team:{team.id}"
+    may_assign = assignments.may_assign_here(access, org)
+    body = join(
+        [
+            h("<p>Every member of the team holds what the team holds.</p>"),
+            assignments.held_table(request, access, org, held, subject),
+            assignments.assign_link(request, org, subject=subject) if may_assign else Markup(""),
+        ]
+    )
+    crumbs = org_crumbs(
+        org,
+        Crumb("Teams", f"/console/organizations/{org.id}/teams"),
+        Crumb(team.name, f"/console/teams/{team.id}"),
+        Crumb("Roles"),
+    )
+    return page(request, f"Roles of the team {team.name}", body, crumbs, notice=NOTICES.of(notice))
 
 
 @router.get("/console/teams/{team_id}")

@@ -4,6 +4,7 @@ a new enrollment key). Guards are the API's (``workspaces.deps``, ``organization
 
 from __future__ import annotations
 
+import asyncio
 import shlex
 from typing import Any, Unpack
 
@@ -15,6 +16,7 @@ from zenpro.authz.guards import Scoped
 from zenpro.config import Settings
 from zenpro.console import forms, guards, widgets
 from zenpro.console.forms import Form
+from zenpro.console.handoff import remember_workspace
 from zenpro.console.html import Markup, h, join
 from zenpro.console.layout import (
     Crumb,
@@ -28,12 +30,15 @@ from zenpro.console.layout import (
 )
 from zenpro.console.organizations import STATUS_TEXT, org_crumbs, status_badge
 from zenpro.console.paging import Notice
+from zenpro.console.workspace_view import ProjectQuery, holdings
 from zenpro.deps import DB, AppSettings
 from zenpro.errors import ZenproError
 from zenpro.models import Organization, Workspace
 from zenpro.organizations import repository as org_repo
 from zenpro.workspaces import service as workspaces
 from zenpro.workspaces.deps import WsDelete, WsRead, WsUpdate
+from zenpro.workspaces.local import log_tail
+from zenpro.workspaces.pro_env import pro_server_env
 from zenpro.workspaces.schemas import Status, WorkspaceCreate, WorkspaceUpdate
 
 router = console_router()
@@ -128,16 +133,17 @@ async def console_create_workspace(
 
 def enrollment_settings(settings: Settings, org: Organization, ws: Workspace, key: str) -> str:
     """The environment of the ZenML server that is this workspace (docs/zenml.md)."""
-    values = {
-        "ZENML_SERVER_PRO_API_URL": settings.base_url,
-        "ZENML_SERVER_PRO_DASHBOARD_URL": settings.base_url,
-        "ZENML_SERVER_PRO_OAUTH2_CLIENT_SECRET": key,
-        "ZENML_SERVER_PRO_OAUTH2_AUDIENCE": "zenml-workspaces",
-        "ZENML_SERVER_PRO_ORGANIZATION_ID": str(org.id),
-        "ZENML_SERVER_PRO_ORGANIZATION_NAME": org.name,
-        "ZENML_SERVER_PRO_WORKSPACE_ID": str(ws.id),
-        "ZENML_SERVER_PRO_WORKSPACE_NAME": ws.name,
-    }
+    values = pro_server_env(
+        api_url=settings.base_url,
+        # Browser visits to the server and its sign-in entry land on the console
+        # (console/handoff.py): <zenpro>/console/workspaces/<name>, …/api/auth/login.
+        dashboard_url=f"{settings.base_url}/console",
+        client_secret=key,
+        organization_id=str(org.id),
+        organization_name=org.name,
+        workspace_id=str(ws.id),
+        workspace_name=ws.name,
+    )
     # Quoted for a shell (``env …`` in docs/zenml.md): a name may hold spaces.
     return "\n".join(f"{k}={shlex.quote(v)}" for k, v in values.items())
 
@@ -210,12 +216,35 @@ def _actions(request: Request, access: Access, ws: Workspace) -> Markup:
     )
 
 
+async def _server_log(access: Access, ws: Workspace, settings: Settings) -> Markup:
+    """The end of a local workspace server's log, for who may change the workspace (the
+    local provisioner keeps it; it never holds the server's client secret)."""
+    local = ws.is_managed and settings.workspace_provisioner == "local"
+    if not local or not access.grants.org_allows(ws.organization_id, "workspace", "update"):
+        return Markup("")
+    tail = await asyncio.to_thread(log_tail, ws.id, settings)
+    if not tail:
+        return Markup("")
+    return h(
+        '<section aria-labelledby="ws-log"><h2 id="ws-log">Server log</h2>'
+        "<p>The last lines its ZenML server wrote (administrators only).</p>"
+        '<pre class="log" tabindex="0">$t</pre></section>',
+        t=tail,
+    )
+
+
 async def _ws_page(
-    request: Request, db: DB, access: Access, ws: Workspace, **shown: Unpack[Shown]
+    request: Request,
+    db: DB,
+    access: Access,
+    ws: Workspace,
+    settings: Settings,
+    **shown: Unpack[Shown],
 ) -> Response:
     org = await org_repo.get(db, ws.organization_id)
     assert org is not None  # a workspace's organization outlives it (ON DELETE CASCADE)
-    body = join([_facts(ws), _actions(request, access, ws)])
+    log = await _server_log(access, ws, settings)
+    body = join([_facts(ws), _actions(request, access, ws), log])
     title = ws.display_name or ws.name
     crumbs = org_crumbs(org, Crumb(ws.name))
     return shown_page(request, f"Workspace {title}", body, crumbs, shown)
@@ -223,40 +252,71 @@ async def _ws_page(
 
 @router.get("/console/workspaces/{workspace_id}")
 async def console_workspace(
-    request: Request, db: DB, scoped: WsRead, notice: Notice = None
+    request: Request,
+    db: DB,
+    scoped: WsRead,
+    settings: AppSettings,
+    notice: Notice = None,
+    project: ProjectQuery = None,
 ) -> Response:
-    """A workspace: status, reason, when it last changed, and what may be done to it."""
-    return await _ws_page(request, db, scoped.access, scoped.obj, notice=NOTICES.of(notice))
+    """A workspace, by id or name (where a Pro-mode ZenML server sends every browser
+    visit): status, reason, when it last changed, what may be done to it, and what its
+    ZenML server holds as this user may see it (``console.workspace_view``)."""
+    ws, access = scoped.obj, scoped.access
+    org = await org_repo.get(db, ws.organization_id)
+    assert org is not None  # a workspace's organization outlives it (ON DELETE CASCADE)
+    log = await _server_log(access, ws, settings)
+    facts = join([_facts(ws), _actions(request, access, ws), log])
+    title, name = ws.display_name or ws.name, ws.name
+    held = await holdings(request, db, access.principal, ws, settings, project)
+    crumbs = org_crumbs(org, Crumb(name))
+    shown: Shown = {"notice": NOTICES.of(notice)}
+    response = shown_page(request, f"Workspace {title}", join([facts, held]), crumbs, shown)
+    remember_workspace(request, response, name)
+    return response
 
 
 async def _change(
-    request: Request, db: DB, scoped: Scoped[Workspace], desired: str, notice: str
+    request: Request,
+    db: DB,
+    scoped: Scoped[Workspace],
+    settings: Settings,
+    desired: str,
+    notice: str,
 ) -> Response:
     await forms.read(request)
+    change = WorkspaceUpdate(desired_state=desired)
     try:
         async with db.begin_nested():
-            ws = await workspaces.update(db, scoped.obj, WorkspaceUpdate(desired_state=desired))
+            ws = await workspaces.update(db, scoped.obj, change, settings)
     except ZenproError as exc:
-        return await _ws_page(request, db, scoped.access, scoped.obj, **refused_notice(exc))
+        refused = refused_notice(exc)
+        return await _ws_page(request, db, scoped.access, scoped.obj, settings, **refused)
     return RedirectResponse(
         url(request, f"/console/workspaces/{ws.id}?notice={notice}"), status_code=303
     )
 
 
 @router.post("/console/workspaces/{workspace_id}/deactivate")
-async def console_deactivate_workspace(request: Request, db: DB, scoped: WsUpdate) -> Response:
+async def console_deactivate_workspace(
+    request: Request, db: DB, scoped: WsUpdate, settings: AppSettings
+) -> Response:
     """Deactivate a workspace (its server stops logging in and authorizing)."""
-    return await _change(request, db, scoped, "deactivated", "deactivated")
+    return await _change(request, db, scoped, settings, "deactivated", "deactivated")
 
 
 @router.post("/console/workspaces/{workspace_id}/reactivate")
-async def console_reactivate_workspace(request: Request, db: DB, scoped: WsUpdate) -> Response:
+async def console_reactivate_workspace(
+    request: Request, db: DB, scoped: WsUpdate, settings: AppSettings
+) -> Response:
     """Ask for a deactivated (or failed) workspace to be available again."""
-    return await _change(request, db, scoped, "available", "reactivated")
+    return await _change(request, db, scoped, settings, "available", "reactivated")
 
 
 @router.post("/console/workspaces/{workspace_id}/delete")
-async def console_delete_workspace(request: Request, db: DB, scoped: WsDelete) -> Response:
+async def console_delete_workspace(
+    request: Request, db: DB, scoped: WsDelete, settings: AppSettings
+) -> Response:
     """Delete a workspace (its record stays as deleted; its name becomes free)."""
     await forms.read(request)
     ws = scoped.obj
@@ -264,7 +324,7 @@ async def console_delete_workspace(request: Request, db: DB, scoped: WsDelete) -
         async with db.begin_nested():
             await workspaces.delete(db, ws)
     except ZenproError as exc:
-        return await _ws_page(request, db, scoped.access, ws, **refused_notice(exc))
+        return await _ws_page(request, db, scoped.access, ws, settings, **refused_notice(exc))
     target = f"/console/organizations/{ws.organization_id}?notice=ws-deleted"
     return RedirectResponse(url(request, target), status_code=303)
 
@@ -280,7 +340,7 @@ async def console_rotate_enrollment_key(
         async with db.begin_nested():
             key = await workspaces.rotate_key(db, ws)
     except ZenproError as exc:
-        return await _ws_page(request, db, scoped.access, ws, **refused_notice(exc))
+        return await _ws_page(request, db, scoped.access, ws, settings, **refused_notice(exc))
     org = await org_repo.get(db, ws.organization_id)
     assert org is not None
     return _key_page(request, org, ws, key, settings, "New enrollment key")

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zenpro.models import Invitation, Role, RoleAssignment, Team, TeamMember
+from zenpro.models import Invitation, Organization, Role, RoleAssignment, Team, TeamMember
 
 
 async def get(db: AsyncSession, invitation_id: uuid.UUID) -> Invitation | None:
@@ -26,6 +26,25 @@ def list_stmt(
     if only_pending:
         stmt = stmt.where(Invitation.accepted.is_(False), Invitation.expires > now)
     return stmt
+
+
+async def pending_addressed_to(
+    db: AsyncSession, email: str, now: datetime, limit: int = 50
+) -> list[tuple[Invitation, str]]:
+    """Pending, unexpired invitations to ``email`` (ignoring case) in any organization,
+    each with the organization's name: one statement."""
+    stmt = (
+        select(Invitation, Organization.name)
+        .join(Organization, Organization.id == Invitation.organization_id)
+        .where(
+            func.lower(Invitation.email) == email.lower(),
+            Invitation.accepted.is_(False),
+            Invitation.expires > now,
+        )
+        .order_by(Invitation.created, Invitation.id)
+        .limit(limit)
+    )
+    return [(inv, name) for inv, name in (await db.execute(stmt)).all()]
 
 
 async def pending_for(db: AsyncSession, org_id: uuid.UUID, email: str, now: datetime) -> bool:

@@ -19,7 +19,7 @@ from zenpro.errors import Conflict, Forbidden, Gone, NotFound
 from zenpro.invitations import repository as repo
 from zenpro.invitations.schemas import InvitationCreate, InvitationRead, InvitationRole, TeamRef
 from zenpro.kit.db import utcnow
-from zenpro.models import Invitation, Organization, Role, RoleAssignment
+from zenpro.models import Invitation, Organization, Role, RoleAssignment, User
 from zenpro.organizations import repository as org_repo
 from zenpro.organizations.schemas import RoleRef
 from zenpro.roles import repository as roles_repo
@@ -152,6 +152,14 @@ async def get_mine(db: AsyncSession, access: Access, inv_id: uuid.UUID) -> Invit
             "administrator to confirm it (PATCH /users/{id} with email_verified), then accept"
         )
     return inv
+
+
+async def pending_mine(db: AsyncSession, user: User) -> list[tuple[Invitation, str]]:
+    """The pending invitations :func:`get_mine` would let ``user`` open and accept (to
+    their verified email), with their organization's name; none without one."""
+    if not user.email or not user.email_verified:
+        return []
+    return await repo.pending_addressed_to(db, user.email, utcnow())
 
 
 async def accept(db: AsyncSession, access: Access, inv_id: uuid.UUID) -> Invitation:

@@ -14,8 +14,18 @@ How an instance learns of a bump:
 - **SQLite**: one tiny autocommit query on the file (no lock) per request; the fast lane
   shares such reads across concurrent requests, as on PostgreSQL.
 
-Entries are tagged with the epoch seen *before* they were loaded, so a slow request can
-never store stale data under a newer epoch. No TTL: a revoked grant can never live on.
+What a bump touched: the writer also records, in the same transaction, the *scopes* its
+write can change (``cache_changes``: ``u:<user>``, ``o:<organization>``, … or ``*``; the
+domain names them, ``models/epochs.py``). The epoch read is one statement that returns
+the counters together with the change rows after the ones this instance has applied, so
+an instance drops only the entries tagged with a touched scope: a grant written in one
+organization leaves every other tenant's cached answers alone. An entry stored without
+tags, a bump without rows (pruned, or written by a statement that could not say) and
+``*`` drop everything of the epoch, which is always safe.
+
+Entries are stored only if nothing that touches them happened since the epoch snapshot
+taken *before* they were loaded, so a slow request can never store stale data. No TTL: a
+revoked grant can never live on.
 """
 
 from __future__ import annotations
@@ -24,30 +34,53 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import event, text, update
+from sqlalchemy import delete, event, insert, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+from sqlalchemy.orm.base import NO_VALUE
 
 from zenpro.kit.metrics import cache_event
 
 AUTH = "auth"
 GRANTS = "grants"
 EPOCHS = (AUTH, GRANTS)
+ALL = "*"  # the scope of a write that may change anything of its epoch
+EVERYTHING = frozenset({ALL})
+NOTHING = "-"  # the row of a bump that touched no cached entry (an invitation's membership)
+Scopes = frozenset[str]
+# What a cached value depends on, or None: dropped on every change of its epoch.
+Tags = frozenset[str] | None
+HISTORY = 1024  # applied changes remembered per epoch, for the stores of slow loads
+KEEP_CHANGES = 10_000  # change rows kept per epoch; a reader further behind drops all
+PRUNE_EVERY = 512
 
 # table -> (epochs it affects, whether an INSERT affects them, UPDATE columns that do not);
 # the domain's rules are handed to install() (they live with the models: models/epochs.py).
 Rule = tuple[frozenset[str], bool, frozenset[str]]
 _RULES: dict[str, Rule] = {}
+# table -> the scopes a write of one of its rows touches (default: everything)
+_SCOPES: dict[str, Callable[[Any], Scopes]] = {}
 _EPOCH_MODEL: Any = None  # the ORM class of the counters table (name, value)
+_CHANGE_MODEL: Any = None  # the ORM class of the change rows (epoch, seq, scope)
 _PENDING = "zenpro_epochs_to_bump"
 _SNAPSHOT = "zenpro_epochs_seen"
 _COMMITTING = "zenpro_epochs_committing"
 CHANNEL = "zenpro_epochs"
-EPOCH_QUERY = "SELECT name, value FROM cache_epochs"
+
+# The one epoch read: every counter, with the change rows after the sequence number this
+# instance has applied for that epoch (parameters in EPOCHS order), in one statement.
+_EPOCH_READ = (
+    "SELECT e.name, e.value, c.seq, c.scope FROM cache_epochs e "
+    "LEFT JOIN cache_changes c ON c.epoch = e.name AND c.seq <= e.value "
+    "AND c.seq > CASE e.name WHEN 'auth' THEN {0} WHEN 'grants' THEN {1} ELSE e.value END"
+)
+PG_EPOCH_QUERY = _EPOCH_READ.format("$1::bigint", "$2::bigint")
+SQLITE_EPOCH_QUERY = _EPOCH_READ.format(":p0", ":p1")
+UNKNOWN = 2**62  # "after" for an epoch never read: no change rows, everything drops
 READ_TIMEOUT = 2.0  # seconds an epoch read may take before the link counts as down
 log = logging.getLogger("zenpro.cache")
 T = TypeVar("T")
@@ -55,14 +88,79 @@ _FAILED = object()  # what a shared load hands its waiters when it raised
 _CANCELLED = object()  # … when its request went away (a waiter takes over)
 
 
+class _Store:
+    """One epoch's entries, bounded LRU, indexed by tag so a change drops only its own."""
+
+    def __init__(self) -> None:
+        self.entries: OrderedDict[Any, tuple[Any, Tags]] = OrderedDict()
+        self.by_tag: dict[str, set[Any]] = {}
+        self.untagged: set[Any] = set()
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def get(self, key: Any) -> Any | None:
+        entry = self.entries.get(key)
+        if entry is None:
+            return None
+        self.entries.move_to_end(key)
+        return entry[0]
+
+    def put(self, key: Any, value: Any, tags: Tags) -> None:
+        self.pop(key)
+        self.entries[key] = (value, tags)
+        if tags is None:
+            self.untagged.add(key)
+        else:
+            for tag in tags:
+                self.by_tag.setdefault(tag, set()).add(key)
+
+    def pop(self, key: Any) -> None:
+        entry = self.entries.pop(key, None)
+        if entry is None:
+            return
+        tags = entry[1]
+        if tags is None:
+            self.untagged.discard(key)
+            return
+        for tag in tags:
+            keys = self.by_tag.get(tag)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self.by_tag[tag]
+
+    def oldest(self) -> Any:
+        return next(iter(self.entries))
+
+    def drop(self, scopes: Scopes) -> None:
+        """Everything a change of ``scopes`` may have touched: the entries tagged with one
+        of them, and every untagged entry (``*``: all)."""
+        if ALL in scopes:
+            self.entries.clear()
+            self.by_tag.clear()
+            self.untagged.clear()
+            return
+        doomed = set(self.untagged)
+        for scope in scopes:
+            doomed |= self.by_tag.get(scope, set())
+        for key in doomed:
+            self.pop(key)
+
+
 class EpochCache:
-    """Bounded LRU stores, one per epoch, emptied when their epoch moves."""
+    """Bounded LRU stores, one per epoch; a change drops what it touched (see module doc).
+
+    ``epochs`` counts the changes this instance has applied, per epoch (a local number,
+    not the database's); a load remembers it before reading, and ``history`` says what
+    each later change touched, so that :meth:`put` never stores what moved meanwhile."""
 
     def __init__(self, max_entries: int = 50_000) -> None:
         self.max_entries = max_entries
-        self.epochs: dict[str, int] = {}
-        self._stores: dict[str, OrderedDict[Any, tuple[int, Any]]] = {
-            e: OrderedDict() for e in EPOCHS
+        self.epochs: dict[str, int] = {e: 0 for e in EPOCHS}
+        self._stores: dict[str, _Store] = {e: _Store() for e in EPOCHS}
+        self._history: dict[str, deque[tuple[int, Scopes]]] = {
+            e: deque(maxlen=HISTORY) for e in EPOCHS
         }
         self.push = False  # True once a PostgreSQL listener delivers bumps to us
         self.listening = False
@@ -71,20 +169,52 @@ class EpochCache:
         self._lock = asyncio.Lock()
         self._next: asyncio.Future[bool] | None = None
         self._reader: asyncio.Task[None] | None = None
-        self._db_epochs: dict[str, int] = {}
+        self._db_epochs: dict[str, int] = {}  # the database counters applied so far
         self._last_read = 0.0  # time.monotonic() of the last successful epoch read
         self._flights: dict[tuple[str, Hashable, int], asyncio.Future[Any]] = {}
         self._engine: AsyncEngine | None = None  # SQLite: where fresh() reads the counters
 
     def moved(self, names: Iterable[str]) -> None:
-        """Forget everything under these epochs (a bump happened)."""
+        """Forget everything under these epochs."""
         for name in names:
-            if name in self._stores:
-                self._stores[name].clear()
-                self.epochs[name] = self.epochs.get(name, 0) + 1
+            self.changed(name, EVERYTHING)
 
-    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
-        self.moved(payload.split(","))
+    def changed(self, name: str, scopes: Scopes) -> None:
+        """A change of ``scopes`` under epoch ``name`` happened: drop what it touched."""
+        if name not in self._stores:
+            return
+        self.epochs[name] += 1
+        self._history[name].append((self.epochs[name], scopes))
+        self._stores[name].drop(scopes)
+
+    def _absorb(self, rows: Iterable[tuple[Any, Any, Any, Any]]) -> None:
+        """Apply one epoch read: ``(name, value, seq | None, scope | None)`` rows."""
+        values: dict[str, int] = {}
+        seen: dict[str, dict[int, set[str]]] = {}
+        for name, value, seq, scope in rows:
+            values[str(name)] = int(value)
+            if seq is not None:
+                seen.setdefault(str(name), {}).setdefault(int(seq), set()).add(str(scope))
+        for name, value in values.items():
+            old = self._db_epochs.get(name)
+            if old is not None and value <= old:
+                continue  # nothing new (or an older read finishing after a newer one)
+            self._db_epochs[name] = value
+            found = {n: sc for n, sc in seen.get(name, {}).items() if old is None or n > old}
+            if old is None or len(found) != value - old:
+                self.changed(name, EVERYTHING)  # first read, or rows pruned or missing
+                continue
+            scopes = frozenset().union(*found.values()) - {NOTHING}
+            self.changed(name, EVERYTHING if ALL in scopes else scopes)
+
+    def _after(self) -> list[int]:
+        return [self._db_epochs.get(e, UNKNOWN) for e in EPOCHS]
+
+    def _on_notify(self, _conn: object, _pid: int, _channel: str, _payload: str) -> None:
+        # A bump committed somewhere: read it now, so an idle instance forgets early (and
+        # only what it touched). Correctness never depends on this (see fence()).
+        if self._next is None and self.listening:
+            asyncio.get_running_loop().create_task(self.fence())
 
     async def fence(self) -> bool:
         """Apply a read of the counters that *started after this call*; False when the
@@ -93,7 +223,7 @@ class EpochCache:
         Concurrent requests share reads: whoever arrives while a read is running waits for
         the next one, so there is at most one tiny query in flight per round trip, however
         many requests there are, and a change committed before a request arrived is always
-        seen by it — on every instance (the NOTIFY only empties caches early)."""
+        seen by it — on every instance (the NOTIFY only makes idle instances read early)."""
         if self.push and not self.listening:
             return False
         fut = self._next
@@ -122,7 +252,7 @@ class EpochCache:
             return False
         try:
             async with self._lock:
-                rows = await conn.fetch(EPOCH_QUERY, timeout=READ_TIMEOUT)
+                rows = await conn.fetch(PG_EPOCH_QUERY, *self._after(), timeout=READ_TIMEOUT)
         except Exception as exc:  # any failure: bypass the caches until reconnected
             if self._conn is conn:  # not already replaced by a reconnect
                 if self.listening:
@@ -131,10 +261,7 @@ class EpochCache:
             conn.terminate()  # the listener notices within a second and reconnects
             return False
         self._last_read = time.monotonic()
-        for name, value in rows:
-            if self._db_epochs.get(name) != value:
-                self._db_epochs[name] = value
-                self.moved([name])
+        self._absorb(tuple(r) for r in rows)
         return True
 
     async def fresh(self) -> bool:
@@ -172,6 +299,7 @@ class EpochCache:
                 conn = await asyncpg.connect(dsn, timeout=5)
                 await conn.add_listener(CHANNEL, self._on_notify)
                 # Anything may have changed while we were not listening.
+                self._db_epochs.clear()
                 self.moved(EPOCHS)
                 self._conn = conn
                 self.listening = True
@@ -196,42 +324,45 @@ class EpochCache:
             await asyncio.sleep(1)
 
     async def sync(self, engine: AsyncEngine) -> dict[str, int]:
-        """Read the counters (one query, no transaction); drop stores that moved."""
+        """Read the counters and their new change rows (one query, no transaction), apply
+        them, and return the epochs as applied (a request's snapshot)."""
+        params = {f"p{i}": after for i, after in enumerate(self._after())}
         async with engine.connect() as conn:
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            rows = (await conn.execute(text("SELECT name, value FROM cache_epochs"))).all()
-        seen = {str(name): int(value) for name, value in rows}
-        for name, value in seen.items():
-            if self.epochs.get(name) != value:
-                if name in self._stores:
-                    self._stores[name].clear()
-                self.epochs[name] = value
-        return seen
+            rows = (await conn.execute(text(SQLITE_EPOCH_QUERY), params)).all()
+        self._absorb(tuple(r) for r in rows)
+        return dict(self.epochs)
 
     def get(self, epoch: str, key: Any) -> Any | None:
-        store = self._stores[epoch]
-        entry = store.get(key)
-        if entry is None or entry[0] != self.epochs.get(epoch):
-            cache_event(epoch, hit=False)
-            return None
-        store.move_to_end(key)
-        cache_event(epoch, hit=True)
-        return entry[1]
+        found = self._stores[epoch].get(key)
+        cache_event(epoch, hit=found is not None)
+        return found
 
-    def put(self, epoch: str, key: Any, value: Any, seen: int) -> None:
-        if seen != self.epochs.get(epoch):
-            return  # loaded under an older epoch: never store possibly-stale data
+    def put(self, epoch: str, key: Any, value: Any, seen: int, tags: Tags = None) -> None:
+        """Store ``value``, loaded after the snapshot ``seen``, unless a change applied
+        since may have touched it (or cannot be told any more)."""
+        if seen != self.epochs[epoch]:
+            later = [scopes for n, scopes in self._history[epoch] if n > seen]
+            if len(later) != self.epochs[epoch] - seen:
+                return  # history too short to tell
+            if tags is None or any(ALL in sc or not sc.isdisjoint(tags) for sc in later):
+                return  # loaded before a change that touched it: never store stale data
         store = self._stores[epoch]
-        store[key] = (seen, value)
-        store.move_to_end(key)
+        store.put(key, value, tags)
         while len(store) > self.max_entries:
-            store.popitem(last=False)
+            store.pop(store.oldest())
 
     async def load_once(
-        self, epoch: str, key: Hashable, seen: int, load: Callable[[], Awaitable[T]]
+        self,
+        epoch: str,
+        key: Hashable,
+        seen: int,
+        load: Callable[[], Awaitable[T]],
+        tags: Callable[[T], Tags] | None = None,
     ) -> T:
-        """``load()`` and store the result; concurrent misses of the same key under the same
-        epoch share one load (right after an epoch moves, every request misses at once).
+        """``load()`` and store the result (tagged with ``tags(result)``); concurrent misses
+        of the same key under the same snapshot share one load (right after a change,
+        every request that needs the entry misses at once).
 
         Sharing is safe: a waiter's epoch read started after it arrived and saw ``seen``, so
         no change committed before it arrived is missing from a load made under ``seen``.
@@ -242,7 +373,7 @@ class EpochCache:
         if pending is not None:
             shared = await asyncio.shield(pending)
             if shared is _CANCELLED:
-                return await self.load_once(epoch, key, seen, load)
+                return await self.load_once(epoch, key, seen, load, tags)
             return cast(T, shared) if shared is not _FAILED else await load()
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._flights[flight] = fut
@@ -257,11 +388,11 @@ class EpochCache:
         finally:
             del self._flights[flight]
         fut.set_result(value)
-        self.put(epoch, key, value, seen)
+        self.put(epoch, key, value, seen, tags(value) if tags is not None else None)
         return value
 
     def drop(self, epoch: str, key: Any) -> None:
-        self._stores[epoch].pop(key, None)
+        self._stores[epoch].pop(key)
 
 
 async def snapshot(db: AsyncSession) -> tuple[EpochCache, dict[str, int]] | None:
@@ -290,10 +421,15 @@ async def snapshot(db: AsyncSession) -> tuple[EpochCache, dict[str, int]] | None
 
 
 async def cached(
-    db: AsyncSession, epoch: str, key: Hashable, load: Callable[[], Awaitable[T]]
+    db: AsyncSession,
+    epoch: str,
+    key: Hashable,
+    load: Callable[[], Awaitable[T]],
+    tags: Callable[[T], Tags] | None = None,
 ) -> T:
     """The value under ``key`` in the ``epoch`` store, else ``load()`` (stored while still
-    current). With no usable cache (see :func:`snapshot`) it is simply ``load()``."""
+    current, tagged with ``tags(value)``: without, any change of the epoch drops it). With
+    no usable cache (see :func:`snapshot`) it is simply ``load()``."""
     snap = await snapshot(db)
     if snap is None:
         return await load()
@@ -301,26 +437,62 @@ async def cached(
     hit = cache.get(epoch, key)
     if hit is not None:
         return cast(T, hit)
-    return await cache.load_once(epoch, key, seen[epoch], load)
+    return await cache.load_once(epoch, key, seen[epoch], load, tags)
 
 
-def _mark(session: Session, epochs: frozenset[str]) -> None:
-    session.info.setdefault(_PENDING, set()).update(epochs)
+def _mark(session: Session, epochs: frozenset[str], scopes: Scopes) -> None:
+    pending: dict[str, set[str]] = session.info.setdefault(_PENDING, {})
+    for name in epochs:
+        pending.setdefault(name, set()).update(scopes)
+
+
+class _Loaded:
+    """A row's loaded attributes, read without touching the database (a flush hook may
+    not load anything): a missing one raises AttributeError, and the write then counts
+    as touching everything."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self._values = values
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _scopes(table: str, obj: Any) -> Scopes:
+    """What writing ``obj`` touches: its scopes before and after the change."""
+    scope_of = _SCOPES.get(table)
+    if scope_of is None:
+        return EVERYTHING
+    from sqlalchemy import inspect
+
+    state = inspect(obj)
+    now = dict(state.dict)
+    before = {**now, **{k: v for k, v in state.committed_state.items() if v is not NO_VALUE}}
+    try:
+        return scope_of(_Loaded(now)) | scope_of(_Loaded(before))
+    except AttributeError:
+        return EVERYTHING
 
 
 def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
     for obj in session.new:
-        rule = _RULES.get(getattr(obj, "__tablename__", ""))
+        table = getattr(obj, "__tablename__", "")
+        rule = _RULES.get(table)
         if rule and rule[1]:
-            _mark(session, rule[0])
+            _mark(session, rule[0], _scopes(table, obj))
     for obj in session.deleted:
-        rule = _RULES.get(getattr(obj, "__tablename__", ""))
+        table = getattr(obj, "__tablename__", "")
+        rule = _RULES.get(table)
         if rule:
-            _mark(session, rule[0])
+            _mark(session, rule[0], _scopes(table, obj))
     for obj in session.dirty:
-        rule = _RULES.get(getattr(obj, "__tablename__", ""))
+        table = getattr(obj, "__tablename__", "")
+        rule = _RULES.get(table)
         if rule and _changed_columns(obj) - rule[2]:
-            _mark(session, rule[0])
+            _mark(session, rule[0], _scopes(table, obj))
 
 
 def _changed_columns(obj: Any) -> set[str]:
@@ -331,6 +503,8 @@ def _changed_columns(obj: Any) -> set[str]:
 
 
 def _on_execute(state: ORMExecuteState) -> None:
+    """A bulk statement: it touches everything unless it says what (``cache_scopes`` in
+    its execution options, e.g. ``stmt.execution_options(cache_scopes=…)``)."""
     if not (state.is_update or state.is_delete or state.is_insert):
         return
     mapper = state.bind_mapper
@@ -345,34 +519,39 @@ def _on_execute(state: ORMExecuteState) -> None:
         columns = {getattr(k, "key", str(k)) for k in values}
         if columns and not columns - rule[2]:
             return
-    _mark(state.session, rule[0])
+    _mark(state.session, rule[0], state.execution_options.get("cache_scopes", EVERYTHING))
 
 
 def _before_commit(session: Session) -> None:
     session.flush()
-    pending = session.info.pop(_PENDING, None)
+    pending: dict[str, set[str]] | None = session.info.pop(_PENDING, None)
     if not pending:
         return
     session.info[_COMMITTING] = pending
-    counters = _EPOCH_MODEL
+    counters, changes = _EPOCH_MODEL, _CHANGE_MODEL
     # A fixed order keeps two writers from deadlocking on the counter rows.
     for name in sorted(pending):
-        session.execute(
-            update(counters).where(counters.name == name).values(value=counters.value + 1)
-        )
+        bump = update(counters).where(counters.name == name).values(value=counters.value + 1)
+        seq = session.execute(bump.returning(counters.value)).scalar_one()
+        scopes = sorted(pending[name]) or [NOTHING]
+        session.execute(insert(changes), [{"epoch": name, "seq": seq, "scope": s} for s in scopes])
+        if seq % PRUNE_EVERY == 0:
+            old = (changes.epoch == name) & (changes.seq <= seq - KEEP_CHANGES)
+            session.execute(delete(changes).where(old))
     if session.get_bind().dialect.name == "postgresql":
         # Delivered to every listening instance when (and only if) this transaction commits:
-        # it empties their caches early (correctness comes from EpochCache.fence).
+        # idle ones read the change early (correctness comes from EpochCache.fence).
         payload = ",".join(sorted(pending))
         session.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": payload})
 
 
 def _after_commit(session: Session) -> None:
-    # The writer's own instance forgets at once, without waiting for the notification.
-    committed = session.info.pop(_COMMITTING, None)
+    # The writer's own instance forgets at once, without waiting for its next read.
+    committed: dict[str, set[str]] | None = session.info.pop(_COMMITTING, None)
     cache: EpochCache | None = session.info.get("cache")
     if committed and cache is not None:
-        cache.moved(committed)
+        for name, scopes in committed.items():
+            cache.changed(name, EVERYTHING if ALL in scopes else frozenset(scopes))
 
 
 def _after_rollback(session: Session) -> None:
@@ -380,13 +559,21 @@ def _after_rollback(session: Session) -> None:
     session.info.pop(_COMMITTING, None)
 
 
-def install(rules: dict[str, Rule], counters: Any) -> None:
+def install(
+    rules: dict[str, Rule],
+    scopes: dict[str, Callable[[Any], Scopes]],
+    counters: Any,
+    changes: Any,
+) -> None:
     """Register the bump hooks once for every Session: ``rules`` say which table's writes
-    move which epochs, ``counters`` is the ORM class of the epoch table."""
-    global _EPOCH_MODEL
+    move which epochs, ``scopes`` what a row's write touches (tables without: everything),
+    ``counters`` and ``changes`` are the ORM classes of the epoch and change tables."""
+    global _EPOCH_MODEL, _CHANGE_MODEL
     _RULES.clear()
     _RULES.update(rules)
-    _EPOCH_MODEL = counters
+    _SCOPES.clear()
+    _SCOPES.update(scopes)
+    _EPOCH_MODEL, _CHANGE_MODEL = counters, changes
     if not event.contains(Session, "after_flush", _after_flush):
         event.listen(Session, "after_flush", _after_flush)
         event.listen(Session, "do_orm_execute", _on_execute)

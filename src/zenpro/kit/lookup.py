@@ -17,7 +17,7 @@ from typing import Protocol, TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zenpro.kit.cache import EpochCache, cached
+from zenpro.kit.cache import EpochCache, Tags, cached
 
 T = TypeVar("T")
 Load = Callable[[AsyncSession], Awaitable[T]]
@@ -31,8 +31,11 @@ class Miss(Exception):
 class Lookup(Protocol):
     """The data a rule needs: cached values by key, and the database work around them."""
 
-    async def get(self, epoch: str, key: Hashable, load: Load[T]) -> T:
-        """The value under ``key`` in the ``epoch`` store, or what ``load`` finds."""
+    async def get(
+        self, epoch: str, key: Hashable, load: Load[T], tags: Callable[[T], Tags] | None = None
+    ) -> T:
+        """The value under ``key`` in the ``epoch`` store, or what ``load`` finds (stored
+        tagged with ``tags(value)``, see ``kit.cache``)."""
         ...
 
     async def run(self, work: Load[T]) -> T:
@@ -46,9 +49,11 @@ class Loading:
 
     db: AsyncSession
 
-    async def get(self, epoch: str, key: Hashable, load: Load[T]) -> T:
+    async def get(
+        self, epoch: str, key: Hashable, load: Load[T], tags: Callable[[T], Tags] | None = None
+    ) -> T:
         db = self.db
-        return await cached(db, epoch, key, lambda: load(db))
+        return await cached(db, epoch, key, lambda: load(db), tags)
 
     async def run(self, work: Load[T]) -> T:
         return await work(self.db)
@@ -64,7 +69,9 @@ class Peeking:
 
     cache: EpochCache
 
-    async def get(self, epoch: str, key: Hashable, load: Load[T]) -> T:
+    async def get(
+        self, epoch: str, key: Hashable, load: Load[T], tags: Callable[[T], Tags] | None = None
+    ) -> T:
         hit = self.cache.get(epoch, key)
         if hit is None:
             raise Miss(epoch)

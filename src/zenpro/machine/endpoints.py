@@ -10,11 +10,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Header, Path, Query
+from fastapi import Header, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from zenpro import routing
-from zenpro.auth.deps import CurrentPrincipal, CurrentUser, WorkspaceMachine
+from zenpro.auth.deps import CurrentPrincipal, ServerSigningIn, WorkspaceMachine
 from zenpro.deps import DB, AppSettings
 from zenpro.errors import BadRequest, NotFound, SubscriptionLimit, error_responses
 from zenpro.kit.schemas import JSON_INTEGER, TEXT_PATTERN, URL_MAX, URL_PATTERN, text
@@ -91,13 +91,7 @@ async def update_workspace_status(
 
 
 @router.get("/users/authorize_server", responses=error_responses(NotFound))
-async def authorize_server(
-    db: DB,
-    actor: CurrentUser,
-    server_id: Annotated[
-        str, Query(max_length=64, pattern=TEXT_PATTERN, description="The workspace id.")
-    ],
-) -> UserRead:
+async def authorize_server(db: DB, signing: ServerSigningIn) -> UserRead:
     """Authorize a user on a workspace server
 
     Called by a workspace server with the *user's* Bearer (session, device or API token, or a raw
@@ -105,7 +99,7 @@ async def authorize_server(
     workspace; 403 otherwise (saying nothing about the workspace) or when it is deactivated (told to
     members only).
     """
-    return await service.authorize_server(db, actor, server_id)
+    return await service.authorize_server(db, signing.user, signing.server_id)
 
 
 @router.get(

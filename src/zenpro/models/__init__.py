@@ -3,7 +3,7 @@
 from zenpro.kit.db import Base
 from zenpro.models.api_key import APIKey
 from zenpro.models.audit_event import AuditEvent
-from zenpro.models.cache_epoch import CacheEpoch
+from zenpro.models.cache_epoch import CacheChange, CacheEpoch
 from zenpro.models.device import Device
 from zenpro.models.invitation import Invitation
 from zenpro.models.oidc import OIDCFlow, OIDCIdentity
@@ -21,6 +21,7 @@ __all__ = [
     "APIKey",
     "AuditEvent",
     "Base",
+    "CacheChange",
     "CacheEpoch",
     "Device",
     "Invitation",

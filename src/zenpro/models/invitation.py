@@ -26,4 +26,7 @@ class Invitation(IdMixin, Base):
     )
     created: Mapped[datetime] = mapped_column(default=utcnow)
 
-    __table_args__ = (Index("ix_invitations_organization_id", "organization_id", "email"),)
+    __table_args__ = (
+        Index("ix_invitations_organization_id", "organization_id", "email"),
+        Index("ix_invitations_organization_created", "organization_id", "created", "id"),
+    )

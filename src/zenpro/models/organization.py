@@ -19,6 +19,7 @@ class Organization(IdMixin, TimestampMixin, Base):
 
     __table_args__ = (
         Index("ix_organizations_owner_id", "owner_id"),
+        Index("ix_organizations_created", "created", "id"),  # the list's order
         # Names are display names, unique ignoring case (``Production`` and ``production``
         # cannot both exist). The exact-name constraint above stays, implied by this one:
         # SQLite could only drop it by copying the table, and copying a parent table with

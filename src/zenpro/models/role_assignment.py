@@ -50,6 +50,7 @@ class RoleAssignment(IdMixin, Base):
         Index("ix_role_assignments_organization_id", "organization_id"),
         Index("ix_role_assignments_workspace_id", "workspace_id"),
         Index("ix_role_assignments_role_id", "role_id"),
+        Index("ix_role_assignments_role_created", "role_id", "created", "id"),  # a role's list
     )
 
     @classmethod

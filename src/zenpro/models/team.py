@@ -23,6 +23,7 @@ class Team(IdMixin, TimestampMixin, Base):
         # Unique ignoring case within the organization; the exact constraint stays, implied
         # by this one (see models.organization for why it is not dropped).
         Index("uq_teams_org_name_lower", "organization_id", func.lower(text("name")), unique=True),
+        Index("ix_teams_organization_created", "organization_id", "created", "id"),  # the list
     )
 
 
@@ -43,5 +44,6 @@ class TeamMember(IdMixin, Base):
         UniqueConstraint("team_id", "invitation_id"),
         CheckConstraint("(user_id IS NULL) != (invitation_id IS NULL)", name="one_member"),
         Index("ix_team_members_user_id", "user_id"),
+        Index("ix_team_members_team_created", "team_id", "created", "id"),  # a team's list
         Index("ix_team_members_invitation_id", "invitation_id"),
     )

@@ -13,7 +13,8 @@ class Token(IdMixin, Base):
     """A server-side bearer credential, looked up by the hash of its secret.
 
     ``kind`` is ``session`` (browser/password login), ``api`` (``/auth/api_token`` and
-    API-key exchanges), ``device`` (device flow) or ``machine`` (a workspace server).
+    API-key exchanges), ``device`` (device flow), ``machine`` (a workspace server) or
+    ``exchange`` (the console signing its user in to one workspace, ``audience``).
     """
 
     __tablename__ = "tokens"
@@ -41,6 +42,9 @@ class Token(IdMixin, Base):
     idle_minutes: Mapped[int | None]
     user_agent: Mapped[str | None] = mapped_column(String(512))
     ip: Mapped[str | None] = mapped_column(String(64))
+    # An ``exchange`` token's one use: ``GET /users/authorize_server`` for this workspace id
+    # (no foreign key: the token dies within a minute, the workspace may be deleted first).
+    audience: Mapped[uuid.UUID | None]
 
     __table_args__ = (
         Index("ix_tokens_user_id", "user_id"),

@@ -49,6 +49,7 @@ class User(IdMixin, TimestampMixin, Base):
             postgresql_where=text("email IS NOT NULL"),
         ),
         Index("ix_users_organization_id", "organization_id"),
+        Index("ix_users_created", "created", "id"),  # the list's order
         # Usernames are unique ignoring case: ``Admin`` cannot stand beside ``admin``.
         Index("uq_users_username_lower", func.lower(text("username")), unique=True),
     )

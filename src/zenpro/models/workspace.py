@@ -43,5 +43,6 @@ class Workspace(IdMixin, TimestampMixin, Base):
             postgresql_where=text("status != 'deleted'"),
         ),
         Index("ix_workspaces_organization_id", "organization_id"),
+        Index("ix_workspaces_created", "created", "id"),  # the list's order
         Index("ix_workspaces_server_url", "server_url"),
     )

@@ -21,6 +21,7 @@ from zenpro.models import (
     TeamMember,
     User,
     Workspace,
+    epochs,
 )
 
 
@@ -186,6 +187,8 @@ async def remove_member(db: AsyncSession, org_id: uuid.UUID, user_id: uuid.UUID)
         delete(TeamMember).where(TeamMember.team_id.in_(teams), TeamMember.user_id == user_id),
         delete(Share).where(Share.workspace_id.in_(workspaces), Share.user_id == user_id),
     ):
-        result: Any = await db.execute(stmt.execution_options(synchronize_session=False))
+        scopes = frozenset({epochs.org_scope(org_id), epochs.user_scope(user_id)})
+        options = {"synchronize_session": False, "cache_scopes": scopes}
+        result: Any = await db.execute(stmt.execution_options(**options))
         removed += int(result.rowcount or 0)
     return removed

@@ -162,3 +162,10 @@ async def member_users(db: AsyncSession, org: Organization, limit: int = 100) ->
     as the console's audit-trail actor filter."""
     stmt, _ = repo.member_sections(org.id)[0]
     return list((await db.scalars(stmt.order_by(User.username, User.id).limit(limit))).all())
+
+
+async def member_user(db: AsyncSession, org: Organization, user_id: uuid.UUID) -> User | None:
+    """The user or service account ``user_id`` if a member of ``org`` (as :func:`members`
+    counts them), else None: one statement."""
+    stmt, _ = repo.member_sections(org.id)[0]
+    return await db.scalar(stmt.where(User.id == user_id))

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import ColumnElement, delete, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zenpro.models import RoleAssignment, Share, TeamMember, User
+from zenpro.models import RoleAssignment, Share, TeamMember, User, epochs
 
 
 async def get_user(db: AsyncSession, user_id: uuid.UUID) -> User | None:
@@ -61,6 +61,12 @@ async def shared(
     return list((await db.scalars(stmt)).all())
 
 
+def _in(workspace_id: uuid.UUID) -> frozenset[str]:
+    """What removing shares or assignments in a workspace touches (``kit.cache``): whoever
+    held them belongs to the workspace, so their cached answers are tagged with it."""
+    return frozenset({epochs.workspace_scope(workspace_id)})
+
+
 async def replace_share(
     db: AsyncSession,
     *,
@@ -75,12 +81,14 @@ async def replace_share(
 ) -> None:
     subject = Share.user_id == user_id if user_id else Share.team_id == team_id
     await db.execute(
-        delete(Share).where(
+        delete(Share)
+        .where(
             Share.workspace_id == workspace_id,
             subject,
             Share.resource_type == resource_type,
             Share.resource_id == resource_id,
         )
+        .execution_options(cache_scopes=_in(workspace_id))
     )
     db.add_all(
         Share.grant(
@@ -101,20 +109,27 @@ async def replace_share(
 async def forget(
     db: AsyncSession, workspace_id: uuid.UUID, resource_type: str, resource_id: uuid.UUID
 ) -> None:
+    scopes = _in(workspace_id)
     await db.execute(
-        delete(Share).where(
+        delete(Share)
+        .where(
             Share.workspace_id == workspace_id,
             Share.resource_type == resource_type,
             Share.resource_id == resource_id,
         )
+        .execution_options(cache_scopes=scopes)
     )
     if resource_type == "project":
         await db.execute(
-            delete(Share).where(Share.workspace_id == workspace_id, Share.project_id == resource_id)
+            delete(Share)
+            .where(Share.workspace_id == workspace_id, Share.project_id == resource_id)
+            .execution_options(cache_scopes=scopes)
         )
         await db.execute(
-            delete(RoleAssignment).where(
+            delete(RoleAssignment)
+            .where(
                 RoleAssignment.workspace_id == workspace_id,
                 RoleAssignment.project_id == resource_id,
             )
+            .execution_options(cache_scopes=scopes)
         )

@@ -12,7 +12,7 @@ from zenpro.authz.checker import Grants, load_user_grants, user_grants
 from zenpro.errors import BadRequest, Forbidden, NotFound
 from zenpro.kit.cache import GRANTS
 from zenpro.kit.lookup import Loading, Lookup
-from zenpro.models import Share, Team, Workspace
+from zenpro.models import Share, Team, Workspace, epochs
 from zenpro.rbac import repository as repo
 from zenpro.rbac.schemas import AllowedIds, ResourceMembers
 
@@ -30,7 +30,8 @@ async def shares_of_user(look: Lookup, workspace_id: uuid.UUID, user_id: uuid.UU
         found = await repo.shared(db, workspace_id, user_id)
         return frozenset((s.resource_type, s.resource_id, s.action, s.project_id) for s in found)
 
-    return await look.get(GRANTS, ("shares", workspace_id, user_id), load)
+    tags = frozenset({epochs.workspace_scope(workspace_id), epochs.user_scope(user_id)})
+    return await look.get(GRANTS, ("shares", workspace_id, user_id), load, lambda _: tags)
 
 
 def _parse_all(resources: list[str], action: str) -> list[res.Resource]:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased as orm_alias
 
 from zenpro.authz.granting import Scope
-from zenpro.models import Invitation, Team, User, Workspace
+from zenpro.models import Invitation, Team, User, Workspace, epochs
 from zenpro.models.role import Role, RolePermission
 from zenpro.models.role_alias import RoleAlias
 from zenpro.models.role_assignment import RoleAssignment
@@ -78,7 +78,12 @@ def org_roles_stmt(org_id: uuid.UUID, level: str | None, name: str | None) -> Se
 async def replace_permissions(
     db: AsyncSession, role_id: uuid.UUID, pairs: set[tuple[str, str]]
 ) -> None:
-    await db.execute(delete(RolePermission).where(RolePermission.role_id == role_id))
+    scopes = frozenset({epochs.role_scope(role_id)})
+    await db.execute(
+        delete(RolePermission)
+        .where(RolePermission.role_id == role_id)
+        .execution_options(cache_scopes=scopes)
+    )
     db.add_all(RolePermission(role_id=role_id, resource_type=t, action=a) for t, a in sorted(pairs))
     await db.flush()
 
@@ -106,6 +111,31 @@ def assignments_stmt(role_id: uuid.UUID, **filters: uuid.UUID | None) -> Select[
         if value is not None:
             stmt = stmt.where(getattr(RoleAssignment, column) == value)
     return stmt
+
+
+def org_assignments_stmt(
+    org_id: uuid.UUID,
+    *,
+    role_id: uuid.UUID | None = None,
+    user_id: uuid.UUID | None = None,
+    team_id: uuid.UUID | None = None,
+) -> Select[RoleAssignment, Role, str, str, str, str]:
+    """An organization's assignments (of one role, or of one user or team), each with its
+    role, the workspace's name and the holder's name (user, team or invited email): one
+    statement, for pages that list them."""
+    stmt = (
+        select(RoleAssignment, Role, Workspace.name, User.username, Team.name, Invitation.email)
+        .join(Role, Role.id == RoleAssignment.role_id)
+        .outerjoin(Workspace, Workspace.id == RoleAssignment.workspace_id)
+        .outerjoin(User, User.id == RoleAssignment.user_id)
+        .outerjoin(Team, Team.id == RoleAssignment.team_id)
+        .outerjoin(Invitation, Invitation.id == RoleAssignment.invitation_id)
+        .where(RoleAssignment.organization_id == org_id)
+    )
+    for column, value in (("role_id", role_id), ("user_id", user_id), ("team_id", team_id)):
+        if value is not None:
+            stmt = stmt.where(getattr(RoleAssignment, column) == value)
+    return stmt.order_by(Role.level, Role.name, Workspace.name, RoleAssignment.id)
 
 
 async def find_assignment(

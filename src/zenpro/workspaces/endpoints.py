@@ -106,8 +106,10 @@ async def get_workspace(db: DB, scoped: WsByIdOrName) -> WorkspaceRead:
     return await service.one(db, scoped.obj)
 
 
-async def update_workspace(db: DB, scoped: WsUpdate, body: WorkspaceUpdate) -> WorkspaceRead:
-    ws = await service.update(db, scoped.obj, body)
+async def update_workspace(
+    db: DB, settings: AppSettings, scoped: WsUpdate, body: WorkspaceUpdate
+) -> WorkspaceRead:
+    ws = await service.update(db, scoped.obj, body, settings)
     return await service.one(db, ws)
 
 
@@ -178,7 +180,10 @@ _add(
     status_code=201,
     description="Starts `pending`; the reconciler makes it available. With `enroll=true` "
     "the workspace runs elsewhere (`is_managed=false`) and the response carries its "
-    "`enrollment_key`, shown only this once.",
+    "`enrollment_key`, shown only this once (always so when the server's provisioner is "
+    "`external`). With the `local` provisioner a managed workspace is a ZenML server on "
+    "zenpro's host: beyond `ZENPRO_LOCAL_MAX_SERVERS` active ones the answer is 409 with "
+    "`code: local_server_limit`.",
 )
 _add(
     "/{ws}/{{workspace_id}}",
@@ -198,7 +203,9 @@ _add(
     (NotFound, Conflict),
     response_model=WorkspaceRead,
     description="`desired_state`: `deactivated`, `available` (reactivate or retry a "
-    "failed one) or `deleted`. A deleted workspace cannot be changed (409).",
+    "failed one) or `deleted`. A deleted workspace cannot be changed (409). Reactivating a "
+    "managed workspace beyond the local provisioner's `ZENPRO_LOCAL_MAX_SERVERS` is refused "
+    "with 409, `code: local_server_limit`.",
 )
 _add(
     "/{ws}/{{workspace_id}}",

@@ -7,11 +7,17 @@ compare-and-set on ``status`` so that several zenpro instances never double-tran
     desired deactivated:  anything live → deactivated
     desired deleted:      anything → deleted
 
-``pending → available`` is the provisioner's call: ``simulated`` (managed workspaces)
-answers at once with a URL from ``workspace_url_template``; ``external`` (enrolled
-workspaces) stays pending until the workspace server reports through
-``PATCH /workspace_status`` (``record_server_status``). A ``failed`` workspace stays failed
-until the user asks for ``available`` again.
+``pending → available`` is the provisioner's call (docs/provisioners.md): ``simulated``
+(managed workspaces, the default) answers at once with a URL from
+``workspace_url_template``; ``local`` (``workspaces.local``) runs a ZenML server per managed
+workspace on this host; ``external`` (enrolled workspaces) stays pending until the workspace
+server reports through ``PATCH /workspace_status`` (``record_server_status``). A ``failed``
+workspace stays failed until the user asks for ``available`` again.
+
+A provisioner that ``supervises`` (``local``) is also asked about every managed workspace
+that is ``available``, each pass: a crashed server turns it ``pending`` (restarting) or
+``failed``. And every pass ends with its ``sweep``: what it runs or keeps for workspaces
+that are deactivated, deleted or gone is stopped, and removed when its time has come.
 """
 
 from __future__ import annotations
@@ -43,11 +49,21 @@ class Outcome:
     version: str | None = None
     reason: str = ""
 
+    @classmethod
+    def unchanged(cls, ws: Workspace) -> Outcome:
+        """No opinion: the workspace as it is (another process is in charge of it)."""
+        return cls(Status(ws.status), ws.server_url, ws.server_version, ws.state_reason)
+
 
 class Provisioner(Protocol):
-    """Runs workspaces. More (a local ZenML process, Kubernetes via Helm) plug in here."""
+    """Runs workspaces (docs/provisioners.md). ``provision`` is called again and again
+    until it answers available or failed, so it must be idempotent: start what is not
+    started, report what is. ``deactivate`` and ``delete`` return once the server is
+    stopped. ``supervises``: ``provision`` is also called for available workspaces, to
+    notice a server that died. ``sweep`` ends every reconciler pass."""
 
     name: str
+    supervises: bool
 
     async def provision(self, ws: Workspace, settings: Settings) -> Outcome: ...
 
@@ -55,11 +71,14 @@ class Provisioner(Protocol):
 
     async def delete(self, ws: Workspace, settings: Settings) -> None: ...
 
+    async def sweep(self, settings: Settings) -> None: ...
+
 
 class SimulatedProvisioner:
     """Managed workspaces for demos and tests: available at once, at a templated URL."""
 
     name = "simulated"
+    supervises = False
 
     async def provision(self, ws: Workspace, settings: Settings) -> Outcome:
         url = settings.workspace_url_template.format(name=ws.name, id=ws.id)
@@ -71,11 +90,15 @@ class SimulatedProvisioner:
     async def delete(self, ws: Workspace, settings: Settings) -> None:
         return None
 
+    async def sweep(self, settings: Settings) -> None:
+        return None
+
 
 class ExternalProvisioner:
     """Enrolled workspaces run elsewhere: available once their server has reported."""
 
     name = "external"
+    supervises = False
 
     async def provision(self, ws: Workspace, settings: Settings) -> Outcome:
         if ws.server_url:
@@ -88,6 +111,9 @@ class ExternalProvisioner:
     async def delete(self, ws: Workspace, settings: Settings) -> None:
         return None
 
+    async def sweep(self, settings: Settings) -> None:
+        return None
+
 
 @dataclass
 class Provisioners:
@@ -96,6 +122,9 @@ class Provisioners:
 
     def for_workspace(self, ws: Workspace) -> Provisioner:
         return self.managed if ws.is_managed else self.external
+
+    def all(self) -> tuple[Provisioner, ...]:
+        return (self.managed,) if self.managed is self.external else (self.managed, self.external)
 
 
 DEFAULT_PROVISIONERS = Provisioners()
@@ -111,7 +140,8 @@ class Step:
 async def next_step(ws: Workspace, prov: Provisioner, settings: Settings) -> Step | None:
     """The one next transition toward desired_state, or None when there is nothing to do."""
     status, desired = ws.status, ws.desired_state
-    if status == Status.deleted or status == desired:
+    supervised = prov.supervises and status == desired == Status.available
+    if status == Status.deleted or (status == desired and not supervised):
         return None
     if desired == "deleted":
         await prov.delete(ws, settings)
@@ -124,14 +154,22 @@ async def next_step(ws: Workspace, prov: Provisioner, settings: Settings) -> Ste
     if status in (Status.not_initialized, Status.deactivated):
         return Step(status, Status.pending, {"state_reason": ""})
     outcome = await prov.provision(ws, settings)
-    if outcome.status == Status.pending:
-        if ws.state_reason == outcome.reason:
-            return None
-        return Step(status, Status.pending, {"state_reason": outcome.reason})
+    if _same(ws, outcome):
+        return None
     values: dict[str, Any] = {"state_reason": outcome.reason}
     if outcome.status == Status.available:
         values.update(server_url=outcome.server_url, server_version=outcome.version)
     return Step(status, outcome.status, values)
+
+
+def _same(ws: Workspace, outcome: Outcome) -> bool:
+    """Nothing to record: the status and reason (and, when available, where and which
+    version) are what the row already says."""
+    if (outcome.status, outcome.reason) != (ws.status, ws.state_reason):
+        return False
+    if outcome.status != Status.available:
+        return True
+    return (outcome.server_url, outcome.version) == (ws.server_url, ws.server_version)
 
 
 async def _advance(
@@ -141,6 +179,9 @@ async def _advance(
     done = 0
     for _ in range(4):
         ws = await repo.get(db, ws_id)
+        # End the read before the provisioner works (it may take seconds, and on SQLite a
+        # transaction holds the write lock): the transition below is a compare-and-set.
+        await db.commit()
         if ws is None:
             return done
         prov = provisioners.for_workspace(ws)
@@ -165,9 +206,10 @@ async def reconcile_once(
     provisioners: Provisioners = DEFAULT_PROVISIONERS,
 ) -> int:
     """One pass over every workspace whose status differs from its desired state.
-    Returns the number of status transitions made. Errors are logged per workspace."""
+    Returns the number of status transitions made. Errors are logged per workspace.
+    Then each provisioner sweeps (stops and removes what is no longer wanted)."""
     async with sessionmaker() as db:
-        ids = await repo.needing_work(db)
+        ids = await repo.needing_work(db, supervised=provisioners.managed.supervises)
         await db.commit()
     count = 0
     for ws_id in ids:
@@ -176,6 +218,11 @@ async def reconcile_once(
                 count += await _advance(db, ws_id, settings, provisioners)
         except Exception:
             log.exception("reconciling workspace %s failed", ws_id)
+    for prov in provisioners.all():
+        try:
+            await prov.sweep(settings)
+        except Exception:
+            log.exception("provisioner %s: sweep failed", prov.name)
     return count
 
 

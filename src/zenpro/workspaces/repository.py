@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, false, func, or_, select, union, update
+from sqlalchemy import Select, and_, delete, false, func, or_, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro.kit.db import utcnow
@@ -101,13 +102,59 @@ async def compare_and_set(
     return int(result.rowcount or 0) == 1
 
 
-async def needing_work(db: AsyncSession) -> list[uuid.UUID]:
+async def needing_work(db: AsyncSession, *, supervised: bool = False) -> list[uuid.UUID]:
+    """Workspaces whose status is not their desired state; ``supervised``: and the managed
+    ones that are available (their provisioner checks that their server still runs)."""
+    todo = Workspace.status != Workspace.desired_state
+    if supervised:
+        todo = or_(todo, and_(Workspace.is_managed, Workspace.status == "available"))
     stmt = (
         select(Workspace.id)
-        .where(Workspace.status != Workspace.desired_state, Workspace.status != "deleted")
+        .where(todo, Workspace.status != "deleted")
         .order_by(Workspace.status_updated, Workspace.id)
     )
     return list(await db.scalars(stmt))
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    desired_state: str
+    status: str
+    status_updated: datetime
+
+
+async def lifecycles(db: AsyncSession, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Lifecycle]:
+    """Desired state, status and its time of these workspaces (missing ids: no row)."""
+    if not ids:
+        return {}
+    cols = (Workspace.id, Workspace.desired_state, Workspace.status, Workspace.status_updated)
+    rows = await db.execute(select(*cols).where(Workspace.id.in_(ids)))
+    return {r[0]: Lifecycle(r[1], r[2], r[3]) for r in rows.all()}
+
+
+# Managed workspaces that run, or are about to run, a server of their own.
+NOT_RUNNING = ("deleted", "deactivated", "failed")
+
+
+async def count_running_managed(db: AsyncSession) -> int:
+    stmt = select(func.count(Workspace.id)).where(
+        Workspace.is_managed, Workspace.status.not_in(NOT_RUNNING)
+    )
+    return int(await db.scalar(stmt) or 0)
+
+
+async def set_enrollment_key(db: AsyncSession, ws_id: uuid.UUID, key_hash: str) -> bool:
+    """A new enrollment key (its hash) for a live workspace; the machine tokens minted
+    with the old one end. False when the workspace is deleted or gone."""
+    stmt = (
+        update(Workspace)
+        .where(Workspace.id == ws_id, Workspace.status != "deleted")
+        .values(enrollment_key_hash=key_hash)
+        .execution_options(synchronize_session=False)
+    )
+    result: Any = await db.execute(stmt)
+    await revoke_machine_tokens(db, ws_id)
+    return int(result.rowcount or 0) == 1
 
 
 async def revoke_machine_tokens(db: AsyncSession, ws_id: uuid.UUID) -> None:

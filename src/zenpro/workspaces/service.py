@@ -122,12 +122,31 @@ async def with_key(db: AsyncSession, ws: Workspace, key: str | None) -> Workspac
     return read
 
 
+class LocalServerLimit(Conflict, code="local_server_limit"):
+    """The local provisioner runs ``ZENPRO_LOCAL_MAX_SERVERS`` servers already (409)."""
+
+
+async def _room_for_a_server(db: AsyncSession, settings: Settings) -> None:
+    """Under the local provisioner, one more managed workspace must fit under
+    ``ZENPRO_LOCAL_MAX_SERVERS`` (those not deactivated, failed or deleted count)."""
+    if settings.workspace_provisioner != "local":
+        return
+    limit = settings.local_max_servers
+    if await repo.count_running_managed(db) >= limit:
+        raise LocalServerLimit(
+            f"This zenpro runs at most {limit} local ZenML servers (ZENPRO_LOCAL_MAX_SERVERS) "
+            "and that many managed workspaces are active: deactivate or delete one first, "
+            "or ask the operator to raise the limit"
+        )
+
+
 async def create(
     db: AsyncSession, access: Access, data: WorkspaceCreate, enroll: bool, settings: Settings
 ) -> tuple[Workspace, str | None]:
     """Create a workspace (pending; the reconciler takes it from there). The creator
     gets Workspace Admin in it, so they can log in to it right away. ``enroll`` makes an
-    externally run workspace and returns its one-time enrollment key."""
+    externally run workspace and returns its one-time enrollment key; so does every
+    create under ``ZENPRO_WORKSPACE_PROVISIONER=external`` (zenpro runs none)."""
     org_id = data.organization_id
     require_org(access.grants, org_id, "workspace", "create", "workspaces")
     if await org_repo.get(db, org_id) is None:
@@ -135,6 +154,10 @@ async def create(
     conflict = f"A workspace named {data.name!r} already exists"
     if await repo.live_name_taken(db, data.name):
         raise Conflict(conflict)
+    enroll = enroll or settings.workspace_provisioner == "external"
+    managed = data.is_managed and not enroll
+    if managed:
+        await _room_for_a_server(db, settings)
     key = new_secret(ENROLLMENT_PREFIX) if enroll else None
     ws = Workspace(
         name=data.name,
@@ -142,7 +165,7 @@ async def create(
         description=data.description,
         organization_id=org_id,
         owner_id=access.user_id,
-        is_managed=False if enroll else data.is_managed,
+        is_managed=managed,
         enrollment_key_hash=hash_secret(key) if key else None,
         desired_state="available",
         status=Status.pending,
@@ -166,15 +189,21 @@ def _refuse_if_deleted(ws: Workspace) -> None:
         raise Conflict(f"Workspace {ws.name!r} is deleted: it can no longer be changed")
 
 
-async def update(db: AsyncSession, ws: Workspace, data: WorkspaceUpdate) -> Workspace:
+async def update(
+    db: AsyncSession, ws: Workspace, data: WorkspaceUpdate, settings: Settings
+) -> Workspace:
     """Profile fields apply at once; a new desired_state is acted on by the reconciler
-    (a failed workspace asked to be available again is retried from pending)."""
+    (a failed workspace asked to be available again is retried from pending). Bringing a
+    deactivated or failed managed workspace back must fit under the local server limit
+    (``settings``: the app's)."""
     _refuse_if_deleted(ws)
     changes = data.model_dump(exclude_unset=True)
     desired = changes.pop("desired_state", None)
     if desired == "deleted":
         await delete(db, ws)
         return ws
+    if desired == "available" and ws.is_managed and ws.status in repo.NOT_RUNNING:
+        await _room_for_a_server(db, settings)
     apply_changes(ws, changes)
     if desired is not None:
         ws.desired_state = desired
