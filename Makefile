@@ -47,9 +47,18 @@ test-compat: $(STAMP)
 test-sso: $(STAMP) $(NPM_STAMPS)
 	$(BIN)/pytest -q tests/sso $(PYTEST_ARGS)
 
-## test: lint, types, migrations, the whole suite (SQLite + PostgreSQL + Redis when reachable)
+## test: lint, types, migrations, the whole suite (SQLite + PostgreSQL + Redis when reachable).
+## The real-zenml tests (-m zenml: mostly waiting on ZenML servers and the CLI) run beside
+## the rest, in a second pytest with databases of their own; both must pass.
+COMPAT_LOG = test-artifacts/test-compat.log
 test: lint types migrations-check $(NPM_STAMPS)
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	mkdir -p test-artifacts
+	ZENPRO_TEST_WORKER=compat $(BIN)/pytest -q -p no:cacheprovider -m zenml $(PYTEST_ARGS) \
+	  > $(COMPAT_LOG) 2>&1 & compat=$$!; \
+	$(BIN)/pytest -q -m "not zenml" $(PYTEST_ARGS); rest=$$?; \
+	wait $$compat; zenml=$$?; \
+	echo "== the real-zenml tests ($(COMPAT_LOG))"; cat $(COMPAT_LOG); \
+	echo "== exit: rest $$rest, zenml $$zenml"; test $$rest -eq 0 -a $$zenml -eq 0
 
 ## fuzz: the long schemathesis run (docs/reliability.md): more examples per operation and phase
 FUZZ_EXAMPLES ?= 20
