@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
@@ -20,6 +21,8 @@ class Result:
     p99_ms: float
     non_2xx: int
     errors: int
+    requests: int = 0  # completed in the run
+    seconds: float = 0.0  # the run's length as wrk measured it
 
 
 def ensure_wrk() -> str:
@@ -56,21 +59,30 @@ local function uuid()
     .. "-" .. s:sub(19, 30)
 end
 request = function()
-  local body = template:gsub("{uuid}", uuid)
-  return wrk.format(nil, nil, nil, body)
+  local body = template and (template:gsub("{uuid}", uuid)) or nil
+  local path = path_template and (path_template:gsub("{uuid}", uuid)) or nil
+  return wrk.format(nil, path, nil, body)
 end
 """
 
+# what wrk is given in place of "{uuid}" in a URL (the script puts fresh ones in each request)
+_PLACEHOLDER = "00000000-0000-4000-8000-000000000000"
 
-def _lua(method: str, headers: dict[str, str], body: str | None) -> str:
+
+def _lua(method: str, headers: dict[str, str], body: str | None, path: str | None = None) -> str:
     lines = [f'wrk.method = "{method}"']
     for k, v in headers.items():
         lines.append(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}")
+    fresh = path is not None and "{uuid}" in path
     if body is not None and "{uuid}" in body:
         lines.append(f"template = {json.dumps(body)}")
-        lines.append(_FRESH)
+        fresh = True
     elif body is not None:
         lines.append(f"wrk.body = {json.dumps(body)}")
+    if path is not None and "{uuid}" in path:
+        lines.append(f"path_template = {json.dumps(path)}")
+    if fresh:
+        lines.append(_FRESH)
     return "\n".join(lines) + "\n"
 
 
@@ -91,9 +103,13 @@ def run(
     threads: int = 2,
     connections: int = 32,
 ) -> Result:
+    """``url`` and ``body`` may hold "{uuid}": each request gets fresh random ones."""
+    parts = urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
-        fh.write(_lua(method, headers or {}, body))
+        fh.write(_lua(method, headers or {}, body, path if "{uuid}" in path else None))
         script = fh.name
+    url = url.replace("{uuid}", _PLACEHOLDER)
     try:
         out = subprocess.run(
             [
@@ -115,6 +131,7 @@ def run(
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
     p50 = _ms(re.search(r"\s50%\s+(\S+)", out)[1])  # type: ignore[index]
     p99 = _ms(re.search(r"\s99%\s+(\S+)", out)[1])  # type: ignore[index]
+    done = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)", out)
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(
         r"Socket errors:.*?connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
@@ -125,4 +142,8 @@ def run(
         p99_ms=p99,
         non_2xx=int(non2xx[1]) if non2xx else 0,
         errors=sum(int(x) for x in errors.groups()) if errors else 0,
+        requests=int(done[1]) if done else 0,
+        seconds=float(done[2]) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[done[3]]
+        if done
+        else 0.0,
     )

@@ -20,9 +20,14 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_app_settings(request: Request) -> Settings:
+def app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+async def get_app_settings(request: Request) -> Settings:
+    """The dependency (async: FastAPI runs a plain function on a worker thread)."""
+    return app_settings(request)
 
 
 DB = Annotated[AsyncSession, Depends(get_db, scope="function")]

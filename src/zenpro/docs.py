@@ -127,7 +127,9 @@ API token, a `ZENPROKEY_` key or a workspace machine token). In a browser, sign 
 
 **Errors** are JSON: `{{"detail": [ExceptionName, message], "code": …}}` (the shape the ZenML
 client decodes); 422 is FastAPI's validation list. Lists are bare JSON arrays paged with
-`offset`/`limit`, with `X-Total-Count` and `Link` headers.
+`offset`/`limit`; `Link: rel="next"` carries a `cursor` for the next page (a keyset position:
+deep pages cost what the first does); `X-Total-Count` is exact up to 1,000 items and absent
+above.
 
 **Text** values (body, query, path, header, form): {TEXT_RULE} Each string's schema says
 so (a pattern, a format or an enum); rules across parameters that OpenAPI cannot state are

@@ -28,7 +28,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from zenpro.authz.resources import BadResource
-from zenpro.errors import BadRequest, Conflict, Unavailable, ZenproError
+from zenpro.errors import BadRequest, Conflict, NotFound, Unavailable, ZenproError
+from zenpro.kit.pagination import UnknownCursor
 from zenpro.kit.routing import MethodTable, method_not_allowed, route_path
 
 log = logging.getLogger("zenpro")
@@ -104,6 +105,10 @@ async def bad_resource(_: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": detail}, status_code=422)
 
 
+async def unknown_cursor(_: Request, exc: Exception) -> Response:
+    return _json(NotFound(str(exc)))
+
+
 async def validation_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
@@ -125,6 +130,7 @@ HANDLERS: tuple[tuple[type[Exception], Handler], ...] = (
     (BadResource, bad_resource),
     (UnicodeEncodeError, data_error),
     (RequestValidationError, validation_error),
+    (UnknownCursor, unknown_cursor),
 )
 
 

@@ -18,7 +18,12 @@ from fastapi import APIRouter
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from zenpro.errors import RAISES_MARK, ZenproError, error_responses
+from zenpro.errors import RAISES_MARK, NotFound, ZenproError, error_responses, raises
+from zenpro.kit import pagination
+
+# kit is domain-free: every list's paging answers a cursor it did not give out with
+# UnknownCursor, which the handlers render as a 404 (zenpro.handlers); said once, here.
+raises(NotFound)(pagination.paging)
 
 
 def _raised(dependant: Dependant) -> Iterator[type[ZenproError]]:

@@ -77,7 +77,11 @@ def test_the_api_v1_base_through_the_real_server(server: ZenproServer) -> None:
     )
     assert r.status_code in (200, 201), r.text
     page = _get(server, "/api/v1/users?limit=1", **auth)
-    assert page.headers["link"] == f'<{server.url}/api/v1/users?offset=1&limit=1>; rel="next"'
+    link = page.headers["link"]
+    assert link.startswith(f"<{server.url}/api/v1/users?cursor="), link
+    assert link.endswith('&limit=1>; rel="next"'), link
+    second = httpx.get(link[1 : link.index(">")], headers=auth, timeout=30)
+    assert [u["username"] for u in second.json()] == ["second"]
     r = httpx.options(f"{server.url}/api/v1/login", timeout=30)
     assert r.status_code == 405
     assert r.headers["allow"] == "GET, POST"

@@ -157,7 +157,7 @@ async def test_list_alias_and_filters(
     assert ws_list.json() == tn_list.json()
     assert ws_list.headers["X-Total-Count"] == tn_list.headers["X-Total-Count"] == "3"
     assert 'rel="next"' in ws_list.headers["Link"]
-    assert "offset=2" in ws_list.headers["Link"]
+    assert "cursor=" in ws_list.headers["Link"]
     assert (await client.get("/tenants/alpha", headers=alice_headers)).json()["id"] == a["id"]
 
     async def names(path: str = "/workspaces", **params: str) -> list[str]:

@@ -20,6 +20,7 @@ from zenpro.auth.deps import CurrentHuman
 from zenpro.auth.principal import UserPrincipal
 from zenpro.deps import DB
 from zenpro.errors import BadRequest, NotFound, error_responses
+from zenpro.kit.pagination import Paged
 from zenpro.kit.schemas import Empty
 from zenpro.models import APIKey
 
@@ -31,12 +32,13 @@ def _me(actor: UserPrincipal) -> uuid.UUID:
 
 
 @router.get("", response_model=list[APIKeyRead])
-async def list_my_api_keys(db: DB, actor: CurrentHuman) -> list[APIKey]:
+async def list_my_api_keys(db: DB, actor: CurrentHuman, paging: Paged) -> list[APIKey]:
     """List my API keys
 
-    Personal access tokens of the current user; never the secrets.
+    Personal access tokens of the current user; never the secrets. Bare JSON array, oldest
+    first; `X-Total-Count` and `Link` headers.
     """
-    return await keys.list_keys(db, _me(actor))
+    return await paging.fetch(db, keys.keys_stmt(_me(actor)), APIKey.created, APIKey.id)
 
 
 @router.post(

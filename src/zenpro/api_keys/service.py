@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro.api_keys.schemas import APIKeyCreate, APIKeyRotate, APIKeyUpdate
@@ -54,6 +55,11 @@ class Source:
 
 async def list_keys(db: AsyncSession, user_id: uuid.UUID) -> list[APIKey]:
     return await repo.list_api_keys(db, user_id)
+
+
+def keys_stmt(user_id: uuid.UUID) -> Select[APIKey]:
+    """The user's keys, for a paged list (by ``created, id``)."""
+    return repo.api_keys_stmt(user_id)
 
 
 async def get_key(db: AsyncSession, user_id: uuid.UUID, key_id: uuid.UUID) -> APIKey:

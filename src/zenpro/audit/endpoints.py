@@ -22,13 +22,12 @@ from zenpro.deps import DB
 from zenpro.kit.pagination import Paged
 from zenpro.kit.params import text_query
 from zenpro.kit.schemas import IsoTime
-from zenpro.models import AuditEvent
 from zenpro.organizations.deps import MemberRead
 
 router = routing.router(tags=["audit"])
 
 
-def _filters(
+async def _filters(
     action: Annotated[
         Literal["create", "update", "delete"] | None, Query(description="Only this action.")
     ] = None,
@@ -43,7 +42,6 @@ def _filters(
 
 
 Filters = Annotated[repo.AuditFilter, Depends(_filters)]
-ORDER = (AuditEvent.created.desc(), AuditEvent.id)
 
 
 @router.get("/organizations/{organization_id}/audit_events")
@@ -59,7 +57,7 @@ async def list_organization_audit_events(
     and `Link` headers.
     """
     stmt = repo.list_stmt(scoped.obj.id, filters)
-    items = await paging.fetch(db, stmt, *ORDER)
+    items = await paging.fetch(db, stmt, *repo.ORDER)
     return [AuditEventRead.model_validate(e) for e in items]
 
 
@@ -71,5 +69,5 @@ async def list_audit_events(
 
     Newest first; every organization and user-level change. Superusers only.
     """
-    items = await paging.fetch(db, repo.list_stmt(None, filters), *ORDER)
+    items = await paging.fetch(db, repo.list_stmt(None, filters), *repo.ORDER)
     return [AuditEventRead.model_validate(e) for e in items]

@@ -21,6 +21,10 @@ class AuditFilter:
     until: datetime | None = None
 
 
+# Newest first; one way for both keys, so the (created, id) index serves it backwards.
+ORDER = (AuditEvent.created.desc(), AuditEvent.id.desc())
+
+
 def list_stmt(organization_id: uuid.UUID | None, f: AuditFilter) -> Select[Any]:
     """Events of one organization (``None``: all of them), filtered."""
     stmt = select(AuditEvent)

@@ -22,7 +22,9 @@ from zenpro.devices import service as devices
 from zenpro.errors import Forbidden, NotAuthenticated, NotFound, error_responses
 from zenpro.kit.db import utcnow
 from zenpro.kit.net import client_ip
+from zenpro.kit.pagination import Paged
 from zenpro.kit.schemas import Empty, text
+from zenpro.models import Token
 from zenpro.ratelimit import forms
 
 router = routing.router(tags=["auth"])
@@ -237,12 +239,14 @@ def _session_read(token: object, actor: Principal) -> SessionRead:
 
 
 @router.get("/users/me/sessions")
-async def list_my_sessions(db: DB, actor: CurrentUser) -> list[SessionRead]:
+async def list_my_sessions(db: DB, actor: CurrentUser, paging: Paged) -> list[SessionRead]:
     """List my sessions
 
-    Every live session and token of the current user; `current` marks this one.
+    Every live session and token of the current user; `current` marks this one. Bare JSON
+    array, oldest first; `X-Total-Count` and `Link` headers.
     """
-    tokens = await repo.user_sessions(db, actor.user_id, utcnow())
+    stmt = repo.sessions_stmt(actor.user_id, utcnow())
+    tokens = await paging.fetch(db, stmt, Token.created, Token.id)
     return [_session_read(t, actor) for t in tokens]
 
 

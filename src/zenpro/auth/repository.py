@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro.models import APIKey, Device, Token, User, Workspace
@@ -63,12 +63,13 @@ async def delete_user_tokens(
     await db.execute(stmt)
 
 
+def sessions_stmt(user_id: uuid.UUID, now: datetime) -> Select[Token]:
+    """The user's live sessions and tokens (unordered: by ``created, id`` for a list)."""
+    return select(Token).where(Token.user_id == user_id, Token.expires > now)
+
+
 async def user_sessions(db: AsyncSession, user_id: uuid.UUID, now: datetime) -> list[Token]:
-    stmt = (
-        select(Token)
-        .where(Token.user_id == user_id, Token.expires > now)
-        .order_by(Token.created, Token.id)
-    )
+    stmt = sessions_stmt(user_id, now).order_by(Token.created, Token.id)
     return list((await db.scalars(stmt)).all())
 
 
@@ -94,8 +95,13 @@ async def touch_api_key(db: AsyncSession, key_id: uuid.UUID, when: datetime) -> 
     await db.execute(update(APIKey).where(APIKey.id == key_id).values(last_used=when))
 
 
+def api_keys_stmt(user_id: uuid.UUID) -> Select[APIKey]:
+    """The user's API keys (unordered: by ``created, id`` for a list)."""
+    return select(APIKey).where(APIKey.user_id == user_id)
+
+
 async def list_api_keys(db: AsyncSession, user_id: uuid.UUID) -> list[APIKey]:
-    stmt = select(APIKey).where(APIKey.user_id == user_id).order_by(APIKey.created, APIKey.id)
+    stmt = api_keys_stmt(user_id).order_by(APIKey.created, APIKey.id)
     return list((await db.scalars(stmt)).all())
 
 
@@ -139,8 +145,13 @@ async def pending_devices_by_user_code(
     return list((await db.scalars(stmt.limit(2))).all())
 
 
+def devices_stmt(user_id: uuid.UUID) -> Select[Device]:
+    """The user's authorized devices (unordered: by ``created, id`` for a list)."""
+    return select(Device).where(Device.user_id == user_id)
+
+
 async def user_devices(db: AsyncSession, user_id: uuid.UUID) -> list[Device]:
-    stmt = select(Device).where(Device.user_id == user_id).order_by(Device.created, Device.id)
+    stmt = devices_stmt(user_id).order_by(Device.created, Device.id)
     return list((await db.scalars(stmt)).all())
 
 

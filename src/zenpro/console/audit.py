@@ -33,7 +33,6 @@ from zenpro.organizations import service as orgs
 from zenpro.organizations.deps import MemberRead
 
 router = console_router()
-ORDER = (AuditEvent.created.desc(), AuditEvent.id)
 Text = Annotated[str | None, Query(max_length=64, pattern=TEXT_PATTERN, description="Filter.")]
 ACTIONS = (("", "Any action"), ("create", "Created"), ("update", "Updated"), ("delete", "Deleted"))
 
@@ -176,9 +175,10 @@ async def console_audit(
         f = audit_repo.AuditFilter(
             query.action, query.resource_type, query.actor_id, query.since, query.until
         )
-        events, total = await fetch_page(
-            db, audit_repo.list_stmt(org.id, f), params(offset), *ORDER
+        listed = await fetch_page(
+            db, audit_repo.list_stmt(org.id, f), params(offset), *audit_repo.ORDER
         )
+        events: list[AuditEvent] = listed.items
         names = {uuid.UUID(v): n for v, n in actors if v}
         missing = {e.actor_id for e in events if e.actor_id and e.actor_id not in names}
         names |= {u.id: u.username for u in (await org_repo.users_by_id(db, missing)).values()}
@@ -190,7 +190,7 @@ async def console_audit(
                 "<tbody>$rows</tbody></table>$pager",
                 rows=join(_row(request, org, e, names) for e in events),
                 pager=pager(
-                    request, f"/console/organizations/{org.id}/audit", offset, total, **form.values
+                    request, f"/console/organizations/{org.id}/audit", offset, listed, **form.values
                 ),
             )
         else:

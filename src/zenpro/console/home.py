@@ -112,7 +112,8 @@ async def console_home(
     """My organizations: the console's landing page."""
     wanted = forms.optional(name or "")
     stmt = orgs.list_stmt(access, name=wanted, owner_id=None)
-    items, total = await fetch_page(db, stmt, params(offset), Organization.name, Organization.id)
+    listed = await fetch_page(db, stmt, params(offset), Organization.name, Organization.id)
+    items: list[Organization] = listed.items
     may_create = access.principal.kind is Kind.user
     actions = (
         link(request, "/console/organizations/new", "Create an organization", "button")
@@ -125,7 +126,7 @@ async def console_home(
             '<th scope="col">Name</th><th scope="col">Display name</th>'
             '<th scope="col">Description</th></tr></thead><tbody>$rows</tbody></table>$pager',
             rows=join(_org_row(request, o) for o in items),
-            pager=pager(request, "/console", offset, total, name=wanted or ""),
+            pager=pager(request, "/console", offset, listed, name=wanted or ""),
         )
     elif wanted:
         listing = empty(f"No organization of yours is named {wanted!r}.")

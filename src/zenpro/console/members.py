@@ -20,7 +20,7 @@ from zenpro.console.invitations import console_link
 from zenpro.console.layout import Crumb, Notices, Shown, console_router, page, refused, url
 from zenpro.console.organizations import org_crumbs, org_section
 from zenpro.console.paging import Notice, Offset, pager, params
-from zenpro.deps import DB, AppSettings, get_app_settings
+from zenpro.deps import DB, AppSettings, app_settings
 from zenpro.errors import NotFound, ZenproError
 from zenpro.invitations import service as invitations
 from zenpro.invitations.schemas import InvitationCreate
@@ -85,7 +85,7 @@ def _row(request: Request, access: Access, org: Organization, m: Member) -> Mark
     if m.type is MemberType.invitation:
         detail = h("$e (pending, expires $w)", e=m.email or "", w=widgets.when(m.expires))
         if access.grants.org_allows(org.id, "member", "create"):  # who may invite passes it on
-            link = console_link(get_app_settings(request), m.id)
+            link = console_link(app_settings(request), m.id)
             detail = h('$d<br>Link: <code class="invite-link">$l</code>', d=detail, l=link)
     if m.id == org.owner_id:
         detail = h("$d (owner)", d=detail)
@@ -213,13 +213,14 @@ async def _members_page(
     request: Request, db: DB, scoped: Scoped[Organization], offset: int = 0, **shown: Unpack[Shown]
 ) -> Response:
     org, access = scoped.obj, scoped.access
-    items, total = await orgs.members(db, org, params(offset))
+    listed = await orgs.members(db, org, params(offset))
+    items: list[Member] = listed.items
     if items:
         listing = widgets.table(
             "Members, teams and pending invitations",
             ("Name", "Type", "Email", "Organization roles", "Actions"),
             (_row(request, access, org, m) for m in items),
-            after=pager(request, f"/console/organizations/{org.id}/members", offset, total),
+            after=pager(request, f"/console/organizations/{org.id}/members", offset, listed),
             caption_shown=True,
         )
     else:

@@ -29,7 +29,7 @@ from zenpro.console.layout import (
 from zenpro.console.paging import Notice, Offset, pager, params
 from zenpro.deps import DB, AppSettings
 from zenpro.errors import Conflict, ZenproError
-from zenpro.kit.pagination import fetch_page
+from zenpro.kit.pagination import Slice, fetch_page
 from zenpro.models import Organization, Workspace
 from zenpro.organizations import service as orgs
 from zenpro.organizations.deps import OrgDelete, OrgRead, OrgUpdate
@@ -219,7 +219,7 @@ def _visible(access: Access, org: Organization) -> Select[Any]:
 
 async def _workspaces(
     db: AsyncSession, access: Access, org: Organization, offset: int
-) -> tuple[list[Workspace], int]:
+) -> Slice[Workspace]:
     return await fetch_page(db, _visible(access, org), params(offset), Workspace.name, Workspace.id)
 
 
@@ -288,8 +288,9 @@ async def console_organization(
 ) -> Response:
     """An organization: its workspaces with their status at a glance."""
     org, access = scoped.obj, scoped.access
-    items, total = await _workspaces(db, access, org, offset)
-    overview = _overview(await _by_status(db, access, org), items, total > len(items))
+    listed = await _workspaces(db, access, org, offset)
+    items: list[Workspace] = listed.items
+    overview = _overview(await _by_status(db, access, org), items, listed.next is not None)
     may_create = access.grants.org_allows(org.id, "workspace", "create")
     actions = (
         widgets.link(
@@ -305,7 +306,7 @@ async def console_organization(
             '<th scope="col">Status since</th><th scope="col">Kind</th></tr></thead>'
             "<tbody>$rows</tbody></table>$pager",
             rows=join(_ws_row(request, w) for w in items),
-            pager=pager(request, f"/console/organizations/{org.id}", offset, total),
+            pager=pager(request, f"/console/organizations/{org.id}", offset, listed),
         )
     elif may_create:
         table = widgets.empty(

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import Query, Request
 
 from zenpro.console.html import Markup, h, join
 from zenpro.console.layout import url
-from zenpro.kit.pagination import MAX_OFFSET, PageParams
+from zenpro.kit.pagination import COUNT_CAP, MAX_OFFSET, PageParams, Slice
 
 PAGE_SIZE = 25
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")]
@@ -19,10 +19,11 @@ def params(offset: int) -> PageParams:
     return PageParams(offset=offset, limit=PAGE_SIZE)
 
 
-def pager(request: Request, path: str, offset: int, total: int, **query: str) -> Markup:
-    """Where the page is in the list ("Showing 1 to 25 of 60") and links to the
-    neighbouring pages (nothing when everything fits on one page)."""
-    if total <= PAGE_SIZE and offset == 0:
+def pager(request: Request, path: str, offset: int, page: Slice[Any], **query: str) -> Markup:
+    """Where the page is in the list ("Showing 1 to 25 of 60", "… of more than 1000" past
+    the count's cap) and links to the neighbouring pages (nothing when everything fits on
+    one page)."""
+    if page.next is None and offset == 0:
         return Markup("")
     keep = {k: v for k, v in query.items() if v}
     links = []
@@ -31,14 +32,14 @@ def pager(request: Request, path: str, offset: int, total: int, **query: str) ->
         links.append(
             h('<a href="$u" rel="prev">Previous page</a>', u=f"{url(request, path)}?{prev}")
         )
-    if offset + PAGE_SIZE < total:
+    if page.next is not None:
         nxt = urlencode({**keep, "offset": offset + PAGE_SIZE})
         links.append(h('<a href="$u" rel="next">Next page</a>', u=f"{url(request, path)}?{nxt}"))
     shown = h(
         "<p>Showing $a to $b of $n</p>",
-        a=min(offset + 1, total),
-        b=min(offset + PAGE_SIZE, total),
-        n=total,
+        a=offset + 1 if page.items else offset,
+        b=offset + len(page.items),
+        n=page.total if page.total is not None else f"more than {COUNT_CAP}",
     )
     return h('<nav class="pager" aria-label="Pages">$s$l</nav>', s=shown, l=join(links))
 

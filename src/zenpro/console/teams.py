@@ -38,7 +38,7 @@ from zenpro.organizations.deps import OrgRead
 from zenpro.teams import repository as teams_repo
 from zenpro.teams import service as teams
 from zenpro.teams.deps import TeamDelete, TeamRead, TeamUpdate
-from zenpro.teams.schemas import TeamCreate
+from zenpro.teams.schemas import TeamCreate, TeamMemberRead
 from zenpro.teams.schemas import TeamUpdate as TeamChanges
 
 router = console_router()
@@ -75,8 +75,8 @@ async def _list_page(
     form = shown.get("form")
     sees_all = access.grants.org_allows(org.id, "team", "read")
     stmt = teams_repo.list_stmt(org.id, None if sees_all else access.user_id)
-    items, total = await fetch_page(db, stmt, params(offset), Team.name, Team.id)
-    read = await teams.to_read(db, items)
+    listed = await fetch_page(db, stmt, params(offset), Team.name, Team.id)
+    read = await teams.to_read(db, listed.items)
     if read:
         rows = (
             widgets.row(
@@ -89,7 +89,7 @@ async def _list_page(
             "Teams",
             ("Team", "Members", "Description"),
             rows,
-            after=pager(request, f"/console/organizations/{org.id}/teams", offset, total),
+            after=pager(request, f"/console/organizations/{org.id}/teams", offset, listed),
         )
     else:
         listing = widgets.empty("No teams here yet." if sees_all else "You are in no team here.")
@@ -143,7 +143,8 @@ async def _team_page(
     org = await org_repo.get(db, team.organization_id)
     assert org is not None  # a team's organization outlives it (ON DELETE CASCADE)
     may_update = access.grants.org_allows(org.id, "team", "update")
-    members, total = await teams.members(db, team, params(offset))
+    listed = await teams.members(db, team, params(offset))
+    members: list[TeamMemberRead] = listed.items
     base = f"/console/teams/{team.id}"
     rows = []
     for m in members:
@@ -162,7 +163,7 @@ async def _team_page(
             "Members of the team",
             ("Member", "Email", "Since", "Actions"),
             rows,
-            after=pager(request, base, offset, total),
+            after=pager(request, base, offset, listed),
         )
         if rows
         else widgets.empty("Nobody in this team yet.")

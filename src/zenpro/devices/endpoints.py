@@ -27,6 +27,7 @@ from zenpro.devices.schemas import DeviceAuthorization, DeviceRead
 from zenpro.errors import Forbidden, NotAuthenticated, NotFound, error_responses
 from zenpro.kit.db import utcnow
 from zenpro.kit.net import client_of
+from zenpro.kit.pagination import Paged
 from zenpro.kit.schemas import TEXT_PATTERN, Empty
 from zenpro.models import Device, Workspace
 from zenpro.ratelimit import forms
@@ -269,12 +270,13 @@ async def device_verify_submit(
 
 
 @router.get("/users/me/devices", response_model=list[DeviceRead])
-async def list_my_devices(db: DB, actor: CurrentHuman) -> list[Device]:
+async def list_my_devices(db: DB, actor: CurrentHuman, paging: Paged) -> list[Device]:
     """List my devices
 
-    Clients (CLIs) the current user authorized through the device flow.
+    Clients (CLIs) the current user authorized through the device flow. Bare JSON array,
+    oldest first; `X-Total-Count` and `Link` headers.
     """
-    return await devices.list_mine(db, actor.user_id)
+    return await paging.fetch(db, devices.mine_stmt(actor.user_id), Device.created, Device.id)
 
 
 @router.delete("/users/me/devices/{device_id}", responses=error_responses(NotFound))

@@ -12,6 +12,7 @@ import re
 import uuid
 from datetime import datetime, timedelta
 
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro.auth import repository as repo
@@ -143,6 +144,11 @@ async def decide(
 
 async def list_mine(db: AsyncSession, user_id: uuid.UUID) -> list[Device]:
     return await repo.user_devices(db, user_id)
+
+
+def mine_stmt(user_id: uuid.UUID) -> Select[Device]:
+    """The user's devices, for a paged list (by ``created, id``)."""
+    return repo.devices_stmt(user_id)
 
 
 async def revoke(db: AsyncSession, user_id: uuid.UUID, device_id: uuid.UUID) -> None:

@@ -27,6 +27,6 @@ class LogNotifier:
         )
 
 
-def get_notifier(request: Request) -> Notifier:
+async def get_notifier(request: Request) -> Notifier:
     notifier: Notifier = getattr(request.app.state, "notifier", None) or LogNotifier()
     return notifier

@@ -38,7 +38,7 @@ class APIKey(IdMixin, TimestampMixin, Base):
     )
 
     __table_args__ = (
-        Index("ix_api_keys_user_id", "user_id"),
+        Index("ix_api_keys_user_id", "user_id", "created", "id"),  # a user's list
         Index("ix_api_keys_source_token_id", "source_token_id"),
         Index("ix_api_keys_source_key_id", "source_key_id"),
     )

@@ -35,6 +35,8 @@ class AuditEvent(IdMixin, Base):
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     __table_args__ = (
-        Index("ix_audit_events_organization_id", "organization_id", "created"),
-        Index("ix_audit_events_created", "created"),
+        # newest first, read backwards: (created, id) under each filter a list always has
+        Index("ix_audit_events_organization_id", "organization_id", "created", "id"),
+        Index("ix_audit_events_created", "created", "id"),
+        Index("ix_audit_events_actor_id", "actor_id", "created", "id"),
     )

@@ -31,5 +31,5 @@ class Device(IdMixin, Base):
 
     __table_args__ = (
         Index("ix_devices_user_code", "user_code"),
-        Index("ix_devices_user_id", "user_id"),
+        Index("ix_devices_user_id", "user_id", "created", "id"),  # a user's list
     )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, ForeignKey, Index, UniqueConstraint, event, insert, select
@@ -14,6 +15,8 @@ from zenpro.models.role import Role
 _NAMESPACE = uuid.UUID("5f0a6a52-7d5c-4f4e-9a64-3c3f0b1f2e01")
 
 
+# A pure function (uuid5), asked for every role of every member on a members page.
+@lru_cache(maxsize=4096)
 def alias_id(organization_id: uuid.UUID, role_id: uuid.UUID) -> uuid.UUID:
     """The id under which organization ``organization_id`` shows system role ``role_id``."""
     return uuid.uuid5(_NAMESPACE, f"{organization_id}:{role_id}")

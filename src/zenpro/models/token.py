@@ -47,7 +47,7 @@ class Token(IdMixin, Base):
     audience: Mapped[uuid.UUID | None]
 
     __table_args__ = (
-        Index("ix_tokens_user_id", "user_id"),
+        Index("ix_tokens_user_id", "user_id", "created", "id"),  # a user's sessions
         Index("ix_tokens_workspace_id", "workspace_id"),
         Index("ix_tokens_device_id", "device_id"),
         Index("ix_tokens_api_key_id", "api_key_id"),

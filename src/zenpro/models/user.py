@@ -48,7 +48,7 @@ class User(IdMixin, TimestampMixin, Base):
             sqlite_where=text("email IS NOT NULL"),
             postgresql_where=text("email IS NOT NULL"),
         ),
-        Index("ix_users_organization_id", "organization_id"),
+        Index("ix_users_organization_id", "organization_id", "created", "id"),  # its SAs
         Index("ix_users_created", "created", "id"),  # the list's order
         # Usernames are unique ignoring case: ``Admin`` cannot stand beside ``admin``.
         Index("uq_users_username_lower", func.lower(text("username")), unique=True),

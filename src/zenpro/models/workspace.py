@@ -42,7 +42,8 @@ class Workspace(IdMixin, TimestampMixin, Base):
             sqlite_where=text("status != 'deleted'"),
             postgresql_where=text("status != 'deleted'"),
         ),
-        Index("ix_workspaces_organization_id", "organization_id"),
+        Index("ix_workspaces_organization_id", "organization_id", "created", "id"),
+        Index("ix_workspaces_owner_id", "owner_id"),
         Index("ix_workspaces_created", "created", "id"),  # the list's order
         Index("ix_workspaces_server_url", "server_url"),
     )

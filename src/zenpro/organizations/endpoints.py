@@ -118,9 +118,9 @@ async def list_organization_members(
     organization-level roles it holds. `type` tells them apart. Bare JSON array; `X-Total-Count` and
     `Link` headers.
     """
-    members, total = await service.members(db, scoped.obj, paging.params)
-    paging.headers(total)
-    return members
+    page = await service.members(db, scoped.obj, paging.params)
+    paging.headers(page)
+    return page.items
 
 
 @router.delete(

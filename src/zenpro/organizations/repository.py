@@ -115,8 +115,9 @@ async def org_roles_by_subject(
     ("user"|"team"|"invitation", id)."""
     if not (users or teams or invitations):
         return {}
+    # The assignment's subject columns, not the entity: only the key is needed.
     stmt = (
-        select(RoleAssignment, Role)
+        select(RoleAssignment.user_id, RoleAssignment.team_id, RoleAssignment.invitation_id, Role)
         .join(Role, Role.id == RoleAssignment.role_id)
         .where(
             RoleAssignment.organization_id == org_id,
@@ -131,19 +132,20 @@ async def org_roles_by_subject(
         .order_by(Role.name)
     )
     out: dict[tuple[str, uuid.UUID], list[Role]] = {}
-    for ra, role in (await db.execute(stmt)).all():
-        key = _subject(ra)
-        out.setdefault(key, []).append(role)
+    for user_id, team_id, invitation_id, role in (await db.execute(stmt)).all():
+        out.setdefault(_subject(user_id, team_id, invitation_id), []).append(role)
     return out
 
 
-def _subject(ra: RoleAssignment) -> tuple[str, uuid.UUID]:
-    if ra.user_id is not None:
-        return ("user", ra.user_id)
-    if ra.team_id is not None:
-        return ("team", ra.team_id)
-    assert ra.invitation_id is not None
-    return ("invitation", ra.invitation_id)
+def _subject(
+    user_id: uuid.UUID | None, team_id: uuid.UUID | None, invitation_id: uuid.UUID | None
+) -> tuple[str, uuid.UUID]:
+    if user_id is not None:
+        return ("user", user_id)
+    if team_id is not None:
+        return ("team", team_id)
+    assert invitation_id is not None
+    return ("invitation", invitation_id)
 
 
 MemberSections = list[tuple[Select[Any], tuple[Any, ...]]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Select
@@ -14,7 +15,7 @@ from zenpro.authz.vocabulary import ORG_ADMIN_ID
 from zenpro.config import Settings
 from zenpro.errors import Conflict, Forbidden, NotFound, SubscriptionLimit, flush_or_conflict
 from zenpro.kit.db import apply_changes
-from zenpro.kit.pagination import PageParams, fetch_sections
+from zenpro.kit.pagination import PageParams, Slice, fetch_sections
 from zenpro.models import Organization, Role, RoleAssignment, User
 from zenpro.organizations import repository as repo
 from zenpro.organizations.schemas import (
@@ -109,12 +110,10 @@ def _refs(roles: list[Role] | None, org_id: uuid.UUID) -> list[RoleRef]:
     return [RoleRef.of(r, org_id) for r in roles or []]
 
 
-async def members(
-    db: AsyncSession, org: Organization, page: PageParams
-) -> tuple[list[MemberRead], int]:
-    """One page of: users and service accounts, then teams, then pending invitations; and
-    the total. Only the page's rows (and their roles) are loaded."""
-    (users, teams, invitations), total = await fetch_sections(
+async def members(db: AsyncSession, org: Organization, page: PageParams) -> Slice[MemberRead]:
+    """One page of: users and service accounts, then teams, then pending invitations
+    (items: :class:`MemberRead`). Only the page's rows (and their roles) are loaded."""
+    (users, teams, invitations), page_ = await fetch_sections(
         db, repo.member_sections(org.id), page
     )
     roles = await repo.org_roles_by_subject(
@@ -145,7 +144,7 @@ async def members(
         )
         for i in invitations
     ]
-    return out, total
+    return replace(page_, items=out)
 
 
 async def remove_member(db: AsyncSession, org: Organization, user_id: uuid.UUID) -> None:

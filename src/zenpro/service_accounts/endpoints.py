@@ -27,6 +27,7 @@ from zenpro.errors import (
     Conflict,
     error_responses,
 )
+from zenpro.kit.pagination import Paged
 from zenpro.kit.params import ServiceAccountRef
 from zenpro.kit.schemas import Empty
 from zenpro.models import APIKey, Organization, User
@@ -61,8 +62,9 @@ def _org(scoped: Scoped[Organization]) -> uuid.UUID:
     summary="List service accounts",
     response_model=list[ServiceAccountRead],
 )
-async def list_service_accounts(db: DB, scoped: Reader) -> list[User]:
-    return await service.list_in(db, _org(scoped))
+async def list_service_accounts(db: DB, scoped: Reader, paging: Paged) -> list[User]:
+    """Bare JSON array, oldest first; `X-Total-Count` and `Link` headers."""
+    return await paging.fetch(db, service.list_stmt(_org(scoped)), User.created, User.id)
 
 
 @router.post(
@@ -120,10 +122,11 @@ async def delete_service_account(
     response_model=list[APIKeyRead],
 )
 async def list_service_account_api_keys(
-    db: DB, scoped: Reader, sa_id_or_username: ServiceAccountRef
+    db: DB, scoped: Reader, sa_id_or_username: ServiceAccountRef, paging: Paged
 ) -> list[APIKey]:
+    """Never the secrets. Bare JSON array, oldest first; `X-Total-Count` and `Link` headers."""
     sa = await service.find(db, _org(scoped), sa_id_or_username)
-    return await keys.list_keys(db, sa.id)
+    return await paging.fetch(db, keys.keys_stmt(sa.id), APIKey.created, APIKey.id)
 
 
 @router.post(

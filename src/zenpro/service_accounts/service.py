@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro.auth import repository as auth_repo
@@ -25,12 +25,13 @@ from zenpro.rbac import service as rbac
 from zenpro.service_accounts.schemas import ServiceAccountCreate, ServiceAccountUpdate
 
 
+def list_stmt(org_id: uuid.UUID) -> Select[User]:
+    """The organization's service accounts (unordered: by ``created, id`` for a list)."""
+    return select(User).where(User.organization_id == org_id, User.is_service_account.is_(True))
+
+
 async def list_in(db: AsyncSession, org_id: uuid.UUID) -> list[User]:
-    stmt = (
-        select(User)
-        .where(User.organization_id == org_id, User.is_service_account.is_(True))
-        .order_by(User.created, User.id)
-    )
+    stmt = list_stmt(org_id).order_by(User.created, User.id)
     return list((await db.scalars(stmt)).all())
 
 

@@ -29,7 +29,7 @@ InvitationIdQuery = Annotated[
 ]
 
 
-def _member(
+async def _member(
     user_id: UserIdQuery = None, invitation_id: InvitationIdQuery = None
 ) -> tuple[uuid.UUID | None, uuid.UUID | None]:
     """The member a membership request names: exactly one of a user and an invitation."""
@@ -101,9 +101,9 @@ async def list_team_members(db: DB, scoped: TeamRead, paging: Paged) -> list[Tea
 
     Users and pending invitations. Bare JSON array.
     """
-    members, total = await service.members(db, scoped.obj, paging.params)
-    paging.headers(total)
-    return members
+    page = await service.members(db, scoped.obj, paging.params)
+    paging.headers(page)
+    return page.items
 
 
 @router.post("/teams/{team_id}/members", responses=error_responses(Conflict))

@@ -10,7 +10,7 @@ from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zenpro.authz.membership import org_ids_of
-from zenpro.kit.pagination import PageParams, fetch_page
+from zenpro.kit.pagination import PageParams, Slice, fetch_page
 from zenpro.models import Invitation, Team, TeamMember, User
 
 
@@ -56,10 +56,8 @@ async def member_counts(db: AsyncSession, team_ids: Sequence[uuid.UUID]) -> dict
     return {tid: int(n) for tid, n in (await db.execute(stmt)).all()}
 
 
-async def members(
-    db: AsyncSession, team_id: uuid.UUID, page: PageParams
-) -> tuple[list[tuple[TeamMember, User | None, Invitation | None]], int]:
-    """One page of (membership, user or None, invitation or None), oldest first; the total."""
+async def members(db: AsyncSession, team_id: uuid.UUID, page: PageParams) -> Slice[Any]:
+    """One page of (membership, user or None, invitation or None), oldest first."""
     stmt = (
         select(TeamMember, User, Invitation)
         .outerjoin(User, User.id == TeamMember.user_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,7 +13,7 @@ from zenpro.authz.access import Access, require_org
 from zenpro.authz.checker import load_team_grants
 from zenpro.errors import Conflict, NotFound, flush_or_conflict
 from zenpro.kit.db import apply_changes
-from zenpro.kit.pagination import PageParams
+from zenpro.kit.pagination import PageParams, Slice
 from zenpro.models import Team, TeamMember
 from zenpro.organizations import repository as org_repo
 from zenpro.rbac import repository as rbac_repo
@@ -88,19 +89,19 @@ async def delete(db: AsyncSession, team: Team) -> None:
     await db.flush()
 
 
-async def members(
-    db: AsyncSession, team: Team, page: PageParams
-) -> tuple[list[TeamMemberRead], int]:
-    rows, total = await repo.members(db, team.id, page)
-    return [
+async def members(db: AsyncSession, team: Team, page: PageParams) -> Slice[TeamMemberRead]:
+    """One page of the team's members (items: :class:`TeamMemberRead`)."""
+    page_ = await repo.members(db, team.id, page)
+    items = [
         TeamMemberRead(
             user=UserRead.model_validate(user) if user is not None else None,
             invitation_id=m.invitation_id,
             email=user.email if user is not None else inv.email if inv is not None else None,
             created=m.created,
         )
-        for m, user, inv in rows
-    ], total
+        for m, user, inv in page_.items
+    ]
+    return replace(page_, items=items)
 
 
 async def add_member(

@@ -13,7 +13,7 @@ from zenpro import routing
 from zenpro.authz.guards import Authenticated
 from zenpro.deps import DB, AppSettings
 from zenpro.errors import Conflict, NotFound, error_responses
-from zenpro.kit.pagination import Paged, Paging
+from zenpro.kit.pagination import Paged, Paging, fetch_page
 from zenpro.kit.params import name_query, text_query
 from zenpro.kit.schemas import Empty
 from zenpro.models import Workspace
@@ -46,9 +46,10 @@ async def _list(
     filters: repo.Filters,
     member_only: bool,
 ) -> list[WorkspaceRead]:
-    stmt = service.list_stmt(access, filters, member_only)
-    items = await paging.fetch(db, stmt, Workspace.created, Workspace.id)
-    return await service.to_read(db, items)
+    stmt = service.with_org_and_owner(service.list_stmt(access, filters, member_only))
+    page = await fetch_page(db, stmt, paging.params, Workspace.created, Workspace.id, rows=True)
+    paging.headers(page)
+    return service.reads(page.items)
 
 
 async def list_workspaces(
@@ -123,9 +124,9 @@ async def list_workspace_members(
     scoped: WsRead,
     paging: Paged,
 ) -> list[MemberRead]:
-    members, total = await service.members(db, scoped.obj, paging.params)
-    paging.headers(total)
-    return members
+    page = await service.members(db, scoped.obj, paging.params)
+    paging.headers(page)
+    return page.items
 
 
 async def rotate_enrollment_key(db: DB, scoped: WsUpdate) -> WorkspaceWithKey:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Select
@@ -16,7 +17,7 @@ from zenpro.authz.vocabulary import WORKSPACE_ADMIN_ID, Level
 from zenpro.config import Settings
 from zenpro.errors import Conflict, NotFound, flush_or_conflict
 from zenpro.kit.db import apply_changes
-from zenpro.kit.pagination import PageParams, fetch_page
+from zenpro.kit.pagination import PageParams, Slice, fetch_page
 from zenpro.models import Organization, RoleAssignment, User, Workspace
 from zenpro.organizations import repository as org_repo
 from zenpro.organizations.schemas import MemberRead, RoleRef
@@ -84,18 +85,35 @@ def _service(ws: Workspace) -> ZenMLService:
     return ZenMLService(configuration=config, status=status)
 
 
+def with_org_and_owner(stmt: Select[Any]) -> Select[Any]:
+    """``stmt`` (workspaces) with each one's organization and owner: what :func:`reads`
+    makes answers of, in the same statement (a list page)."""
+    return (
+        stmt.add_columns(Organization, User)
+        .join(Organization, Organization.id == Workspace.organization_id)
+        .join(User, User.id == Workspace.owner_id)
+    )
+
+
 async def to_read(
     db: AsyncSession, items: Sequence[Workspace], keys: dict[uuid.UUID, str] | None = None
 ) -> list[WorkspaceRead]:
     orgs = await org_repo.orgs_by_id(db, (w.organization_id for w in items))
     owners = await org_repo.users_by_id(db, (w.owner_id for w in items))
+    return reads([(w, orgs[w.organization_id], owners[w.owner_id]) for w in items], keys)
+
+
+def reads(
+    rows: Sequence[tuple[Workspace, Organization, User]],
+    keys: dict[uuid.UUID, str] | None = None,
+) -> list[WorkspaceRead]:
+    """The answers for workspaces with their organization and owner."""
     out: list[WorkspaceRead] = []
-    for ws in items:
+    for ws, org, owner in rows:
         data: dict[str, Any] = {c: getattr(ws, c) for c in _COLUMNS}
-        org = orgs[ws.organization_id]
         data.update(
             organization=OrganizationSummary.model_validate(_org(org)),
-            owner=UserRead.model_validate(owners[ws.owner_id]),
+            owner=UserRead.model_validate(owner),
             zenml_service=_service(ws),
             usage_counts=dict(ws.usage_counts or {}),
         )
@@ -239,18 +257,15 @@ async def rotate_key(db: AsyncSession, ws: Workspace) -> str:
     return key
 
 
-async def members(
-    db: AsyncSession, ws: Workspace, page: PageParams
-) -> tuple[list[MemberRead], int]:
+async def members(db: AsyncSession, ws: Workspace, page: PageParams) -> Slice[MemberRead]:
     """One page of the users with a workspace role (directly or through a team) or a share
-    in it, by name, each with its workspace roles; and the total."""
-    users, total = await fetch_page(
-        db, repo.members_stmt(ws.id), page, *repo.by_username(db), User.id
-    )
+    in it, by name, each with its workspace roles (items: :class:`MemberRead`)."""
+    page_ = await fetch_page(db, repo.members_stmt(ws.id), page, *repo.by_username(db), User.id)
+    users: list[User] = page_.items
     roles: dict[uuid.UUID, list[RoleRef]] = {u.id: [] for u in users}
     for user_id, role in await repo.workspace_roles(db, ws.id, list(roles)):
         held = roles[user_id]
         ref = RoleRef.of(role, ws.organization_id)
         if all(r.id != ref.id for r in held):
             held.append(ref)
-    return [MemberRead.of_user(u, roles[u.id]) for u in users], total
+    return replace(page_, items=[MemberRead.of_user(u, roles[u.id]) for u in users])
