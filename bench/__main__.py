@@ -22,6 +22,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,6 +55,10 @@ class Endpoint:
     connections: int = 32
     # measured while a writer makes WRITES_PER_SECOND writes elsewhere (``Writer``)
     background: Literal["grants", "neutral"] | None = None
+    # the writer's requests go to a second zenpro instance on the same database (as a sync
+    # job behind a load balancer would reach another instance): what the measured instance
+    # pays is then the invalidation alone, not the CPU of serving the writes
+    writes_elsewhere: bool = False
     # the answer must be a JSON array of this many items (a deep page must be a full one)
     items: int | None = None
 
@@ -163,6 +168,15 @@ def endpoints(s: Seeded) -> list[Endpoint]:
             machine,
             ten,
             background="neutral",
+        ),
+        Endpoint(
+            f"check_permissions x10, {WRITES_PER_SECOND} grant writes/s via a 2nd instance",
+            hot,
+            "POST",
+            machine,
+            ten,
+            background="grants",
+            writes_elsewhere=True,
         ),
         Endpoint(
             "check_permissions x10, fresh ids",
@@ -485,7 +499,11 @@ def one_round(
         wrk.run(hello.url + "/", duration=1)
         r = wrk.run(hello.url + "/", duration=duration)
         results["hello-world ceiling"] = {"rps": r.rps, "p50": r.p50_ms, "p99": r.p99_ms}
-    with Server("zenpro.main:create_app", zenpro_env(db_url), factory=True) as zp:
+    with (
+        Server("zenpro.main:create_app", zenpro_env(db_url), factory=True) as zp,
+        ExitStack() as later,
+    ):
+        second: Server | None = None
         eps = endpoints(seeded)
         listed, positions = list_rows(zp.url, seeded)
         at.update(positions)
@@ -493,7 +511,15 @@ def one_round(
             answers(zp.url, ep)
             writer = None
             if ep.background:
-                writer = Writer(zp.url, seeded, ep.background, WRITES_PER_SECOND)
+                target = zp
+                if ep.writes_elsewhere:
+                    if second is None:
+                        env = zenpro_env(db_url)
+                        second = later.enter_context(
+                            Server("zenpro.main:create_app", env, factory=True)
+                        )
+                    target = second
+                writer = Writer(target.url, seeded, ep.background, WRITES_PER_SECOND)
                 writer.start()
             hit(zp.url, ep, 1)  # warm-up, not measured
             r = hit(zp.url, ep, duration)

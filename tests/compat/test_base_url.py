@@ -77,7 +77,9 @@ async def test_paging_link_keeps_the_base(
     assert link, r.headers["link"]
     url = urlsplit(link[1])
     assert url.path == f"{base}/users"
-    assert parse_qs(url.query) == {"limit": ["1"], "offset": ["1"]}
+    query = parse_qs(url.query)
+    assert query.keys() == {"limit", "cursor"}
+    assert query["limit"] == ["1"]
     nxt = await client.get(link[1], headers=admin_headers)
     assert nxt.status_code == 200
     assert [u["id"] for u in nxt.json()] != [u["id"] for u in r.json()]

@@ -33,8 +33,8 @@ MAX_LIMIT = 1000
 MAX_OFFSET = 2**62
 # X-Total-Count is exact up to this many items and absent above (the largest page).
 COUNT_CAP = MAX_LIMIT
-CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"
 CURSOR_MAX = 2048  # a 255-character name, 4 bytes a character, in base64
+CURSOR_PATTERN = rf"^[A-Za-z0-9_-]{{1,{CURSOR_MAX}}}$"  # base64url, bounded
 
 
 class UnknownCursor(LookupError):
