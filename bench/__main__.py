@@ -784,7 +784,8 @@ def growth(small: str, large: str, medians: dict[str, dict[str, Row]]) -> str:
         # normalise by each round's own ceiling to cancel machine noise between sizes
         s = medians[small][name]["rps"] / ceiling_s
         large_rel = medians[large][name]["rps"] / ceiling_l
-        out.append(f"| {name} | {s / large_rel:.2f} |")
+        cost = f"{s / large_rel:.2f}" if large_rel > 0 else "no answer in time"
+        out.append(f"| {name} | {cost} |")
     return "\n".join(out)
 
 
