@@ -144,6 +144,7 @@ async def test_a_cursor_this_list_did_not_give_is_a_404(
         _forge([fp, section, values[0], ["u", "xyz"]]),
         _forge([fp, section, values[0]]),  # a key short
         base64.urlsafe_b64encode(b"\xff\xfe").decode().rstrip("="),
+        base64.urlsafe_b64encode(b"[" * 1500).decode().rstrip("="),  # deeper than json goes
     ]
     ws_members = f"/workspaces/{world.ws_id}/members"
     for path, c in [("/users", b) for b in bad] + [(ws_members, cursor), ("/audit_events", cursor)]:

@@ -112,3 +112,34 @@ async def test_usernames_are_unique_ignoring_case(
     # and a login in any case reaches the one account
     r = await client.post("/auth/login", data={"username": "ADMIN-like", "password": PASSWORD})
     assert r.status_code == 200, r.text
+
+
+async def test_a_viewer_pages_invitations_without_cursors(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """A cursor carries the last item's id, and a cursor one writes is a seek that answers
+    "is the next id above this one?": a caller shown no ids pages by offset only."""
+    owner, viewer = await make_user(db), await make_user(db)
+    org = await make_org(db, owner)
+    await assign(db, VIEWER, org, user=viewer)
+    owner_h, viewer_h = bearer(await token_for(db, owner)), bearer(await token_for(db, viewer))
+    for i in range(3):
+        r = await client.post(
+            f"/organizations/{org.id}/invitations",
+            json={"email": f"g{i}@example.com"},
+            headers=owner_h,
+        )
+        assert r.status_code == 201, r.text
+    path = f"/organizations/{org.id}/invitations"
+    mine = await client.get(path, params={"limit": 1}, headers=owner_h)
+    assert "cursor=" in mine.headers["link"]
+    theirs = await client.get(path, params={"limit": 1}, headers=viewer_h)
+    link = theirs.headers["link"]
+    assert "cursor=" not in link
+    assert "offset=1" in link
+    second = await client.get(link[1 : link.index(">")], headers=viewer_h)
+    assert [i["email"] for i in second.json()] == ["g1@example.com"]
+    cursor = httpx.URL(mine.headers["link"][1 : mine.headers["link"].index(">")]).params["cursor"]
+    refused = await client.get(path, params={"cursor": cursor}, headers=viewer_h)
+    assert refused.status_code == 404
+    assert "offset" in refused.json()["detail"][1]

@@ -290,7 +290,8 @@ async def console_organization(
     org, access = scoped.obj, scoped.access
     listed = await _workspaces(db, access, org, offset)
     items: list[Workspace] = listed.items
-    overview = _overview(await _by_status(db, access, org), items, listed.next is not None)
+    paged = listed.next is not None or offset > 0
+    overview = _overview(await _by_status(db, access, org), items, paged)
     may_create = access.grants.org_allows(org.id, "workspace", "create")
     actions = (
         widgets.link(

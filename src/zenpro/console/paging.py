@@ -35,11 +35,11 @@ def pager(request: Request, path: str, offset: int, page: Slice[Any], **query: s
     if page.next is not None:
         nxt = urlencode({**keep, "offset": offset + PAGE_SIZE})
         links.append(h('<a href="$u" rel="next">Next page</a>', u=f"{url(request, path)}?{nxt}"))
-    shown = h(
-        "<p>Showing $a to $b of $n</p>",
-        a=offset + 1 if page.items else offset,
-        b=offset + len(page.items),
-        n=page.total if page.total is not None else f"more than {COUNT_CAP}",
+    n = page.total if page.total is not None else f"more than {COUNT_CAP}"
+    shown = (
+        h("<p>Showing $a to $b of $n</p>", a=offset + 1, b=offset + len(page.items), n=n)
+        if page.items
+        else h("<p>Nothing past item $a of $n</p>", a=offset, n=n)
     )
     return h('<nav class="pager" aria-label="Pages">$s$l</nav>', s=shown, l=join(links))
 

@@ -40,11 +40,12 @@ async def list_invitations(
     """List an organization's invitations
 
     Bare JSON array; `X-Total-Count` and `Link` headers. `id` and `invite_link` are null for callers
-    who may not manage invitations (`member:create`).
+    who may not manage invitations (`member:create`); for them the list pages by `offset` only
+    (a cursor would carry an invitation's id).
     """
     stmt = service.list_stmt(scoped.obj, email, only_pending)
-    items = await paging.fetch(db, stmt, Invitation.created, Invitation.id)
     manages = scoped.access.grants.org_allows(scoped.obj.id, "member", "create")
+    items = await paging.fetch(db, stmt, Invitation.created, Invitation.id, by_offset=not manages)
     return await service.to_read(db, items, settings, reveal=manages)
 
 

@@ -65,7 +65,7 @@ async def _page_params(
             pattern=CURSOR_PATTERN,
             description=(
                 'Where the page starts, as the previous answer\'s `Link: rel="next"` gives it '
-                "(opaque). A cursor this list did not give out: 404."
+                "(opaque). A cursor that is not of this list's kind, or edited: 404."
             ),
         ),
     ] = None,
@@ -168,7 +168,15 @@ def _after(cursor: str, sections: list[Section]) -> tuple[int, tuple[Any, ...]]:
         if fp != _fingerprint(order_by) or len(tagged) != len(exprs):
             raise ValueError("another list's cursor")
         values = tuple(_decode_value(t, e) for t, e in zip(tagged, exprs, strict=True))
-    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeError) as exc:
+    # RecursionError: JSON nested deeper than the parser goes (a real cursor is flat)
+    except (
+        ValueError,
+        TypeError,
+        OverflowError,
+        RecursionError,
+        binascii.Error,
+        UnicodeError,
+    ) as exc:
         raise UnknownCursor(
             "No such page: `cursor` is not one this list gave out (it is opaque: take it from "
             'the `Link: rel="next"` header as it is); start again without it'
@@ -315,28 +323,47 @@ class Paging:
     request: Request
     response: Response
 
-    def headers(self, page: Slice[Any]) -> None:
+    def headers(self, page: Slice[Any], *, by_offset: bool = False) -> None:
         """``X-Total-Count`` (up to the cap) and an RFC 8288 ``Link`` to the next page, by
-        cursor, when there is one."""
+        cursor (``by_offset``: by offset), when there is one."""
         if page.total is not None:
             self.response.headers["X-Total-Count"] = str(page.total)
         if page.next is not None:
-            url = self.request.url.remove_query_params("offset").include_query_params(
-                cursor=page.next, limit=self.params.limit
+            p = self.params
+            url = (
+                self.request.url.include_query_params(offset=p.offset + p.limit, limit=p.limit)
+                if by_offset
+                else self.request.url.remove_query_params("offset").include_query_params(
+                    cursor=page.next, limit=p.limit
+                )
             )
             self.response.headers["Link"] = f'<{url}>; rel="next"'
 
     async def fetch(
-        self, db: AsyncSession, stmt: Select[*tuple[Any, ...]], *order_by: Any
+        self,
+        db: AsyncSession,
+        stmt: Select[*tuple[Any, ...]],
+        *order_by: Any,
+        by_offset: bool = False,
     ) -> list[Any]:
-        """One page of ``stmt`` in a stable order (:func:`fetch_page`), headers set."""
+        """One page of ``stmt`` in a stable order (:func:`fetch_page`), headers set.
+
+        ``by_offset``: for a caller from whom the answer hides a sort-key value (an id), the
+        list neither hands out nor takes cursors: a cursor carries the last item's key, and a
+        cursor the caller writes is a seek, which answers "is the next key above this one?"
+        (an oracle for the hidden value, a bit per request)."""
+        if by_offset and self.params.cursor is not None:
+            raise UnknownCursor(
+                "No such page: this list pages by `offset` for you (it shows you no ids); "
+                "start again without `cursor`"
+            )
         page = await fetch_page(db, stmt, self.params, *order_by)
-        self.headers(page)
+        self.headers(page, by_offset=by_offset)
         return page.items
 
 
 async def paging(request: Request, response: Response, page: Page) -> Paging:
-    """The dependency of a list route (may raise :class:`UnknownCursor`)."""
+    """The dependency of a list route (its fetch may raise :class:`UnknownCursor`)."""
     return Paging(page, request, response)
 
 
