@@ -23,7 +23,7 @@ import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -580,34 +580,23 @@ class Load:
 
 
 def capacity_rows(s: Seeded, processes: int) -> list[Endpoint]:
-    machine = (("Authorization", f"Bearer {s.machine_token}"), ("Content-Type", "application/json"))
-    stacks = [f"stack/{i:08d}-0000-4000-8000-000000000000" for i in range(9)]
-    ten = json.dumps([f"{s.project_id}:pipeline/{s.workspace_id}", *stacks])
-    fresh = json.dumps(json.loads(ten)[:1] + ["stack/{uuid}"] * 9)
+    """The hot-path rows of :func:`endpoints` at 32 connections per worker, and a miss row."""
     c = 32 * processes
-    hot = f"/rbac/check_permissions?user_id={s.user_id}&action=read"
-    return [
-        Endpoint("check_permissions x10", hot, "POST", machine, ten, connections=c),
-        Endpoint("check_permissions x10, fresh ids", hot, "POST", machine, fresh, connections=c),
-        # a user nobody has asked about: the grants are not cached (a miss every request)
-        Endpoint(
-            "check_permissions x10, unknown user each request",
-            "/rbac/check_permissions?user_id={uuid}&action=read",
-            "POST",
-            machine,
-            ten,
-            connections=c,
-        ),
-        Endpoint(
-            f"check_permissions x10, {WRITES_PER_SECOND} grant writes/s elsewhere",
-            hot,
-            "POST",
-            machine,
-            ten,
-            connections=c,
-            background="grants",
-        ),
-    ]
+    by_name = {ep.name: ep for ep in endpoints(s)}
+    hot = by_name["check_permissions x10"]
+    # a user nobody has asked about: the grants are not cached (a miss every request)
+    unknown = replace(
+        hot,
+        name="check_permissions x10, unknown user each request",
+        path="/rbac/check_permissions?user_id={uuid}&action=read",
+    )
+    names = (
+        "check_permissions x10",
+        "check_permissions x10, fresh ids",
+        f"check_permissions x10, {WRITES_PER_SECOND} grant writes/s elsewhere",
+    )
+    rows = [by_name[n] for n in names]
+    return [replace(ep, connections=c) for ep in [*rows[:2], unknown, rows[2]]]
 
 
 def capacity(size: str, s: Seeded, db_url: str, counts: list[int], duration: int) -> str:
